@@ -1,0 +1,54 @@
+# Every target creates/uses .venv by itself: `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+REPO ?= repository
+KEYS ?= keys
+BUMP ?= patch
+CHANNEL ?= stable
+NOTES ?=
+BUNDLE ?=
+
+.PHONY: venv test demo release refresh verify status bench lint format clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
+release: $(STAMP)
+	$(BIN)/repo-tools --repo $(REPO) --keys $(KEYS) release --bump $(BUMP) --channel $(CHANNEL) \
+		$(if $(NOTES),--notes "$(NOTES)") $(if $(BUNDLE),--bundle $(BUNDLE)) --demo-keys-ok
+
+refresh: $(STAMP)
+	$(BIN)/repo-tools --repo $(REPO) --keys $(KEYS) refresh
+
+verify: $(STAMP)
+	$(BIN)/repo-tools --repo $(REPO) --keys $(KEYS) verify
+
+status: $(STAMP)
+	$(BIN)/repo-tools --repo $(REPO) --keys $(KEYS) status
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf .demo .bench .pytest_cache .ruff_cache
