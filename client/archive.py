@@ -53,7 +53,7 @@ class _HashingWriter:
         return len(data)
 
 
-def _bundle_entries(root: Path) -> list[Path]:
+def check_bundle(root: Path) -> list[Path]:
     """Every path under root, sorted, after checking each can be archived safely."""
     if not root.is_dir():
         raise BundleError(f"bundle folder {root} does not exist or is not a folder")
@@ -69,7 +69,9 @@ def _bundle_entries(root: Path) -> list[Path]:
                 if not os.access(path, os.R_OK):
                     raise BundleError(f"cannot read {path}: fix its permissions and try again")
             elif not stat.S_ISDIR(mode):
-                raise BundleError(f"{path} is not a file, folder or link: remove it from the bundle")
+                raise BundleError(
+                    f"{path} is not a file, folder or link: remove it from the bundle"
+                )
             entries.append(path)
     if not any(p.is_file() for p in entries):
         raise BundleError(f"bundle folder {root} has no files: build the application first")
@@ -111,7 +113,7 @@ def write_bundle_tar(root: Path, sink: BinaryIO | None) -> TarDigest:
     writer = _HashingWriter(sink)
     unpacked = 0
     with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
-        for path in _bundle_entries(root):
+        for path in check_bundle(root):
             info = _tarinfo(root, path)
             if info.isreg():
                 unpacked += info.size

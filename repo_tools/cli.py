@@ -1,0 +1,201 @@
+"""`repo-tools`: the publisher's command line. Exit 0 only on success."""
+
+from __future__ import annotations
+
+import errno
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from client.archive import BundleError
+from client.formats import CHANNELS, FormatError
+from repo_tools.config import ConfigError, PublisherConfig, parse_expiry_option
+from repo_tools.keys import KeyError_
+from repo_tools.repository import RepoError
+from repo_tools.versioning import BUMPS, VersionError
+
+DEMO_APP = Path("examples/demo_app")
+DEMO_APP_NAME = "demo-app"
+_EXPECTED = (ConfigError, KeyError_, RepoError, VersionError, BundleError, FormatError)
+
+
+class Context:
+    def __init__(self, repo: Path, keys: Path) -> None:
+        self.repo = repo
+        self.keys = keys
+
+
+def fail(message: str) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(1)
+
+
+def run_guarded(action):  # type: ignore[no-untyped-def]
+    """Turn expected failures into one clear line and exit code 1 (never a traceback)."""
+    try:
+        return action()
+    except _EXPECTED as error:
+        fail(str(error))
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            fail(f"disk full while writing ({error}): free space and run the command again")
+        fail(f"{error.strerror or error}: {getattr(error, 'filename', '') or ''}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path),
+    default=Path("repository"),
+    show_default=True,
+    help="Repository folder (metadata/ and targets/ are published).",
+)
+@click.option(
+    "--keys",
+    type=click.Path(path_type=Path),
+    default=Path("keys"),
+    show_default=True,
+    help="Keys folder (online/ and offline/ private keys).",
+)
+@click.pass_context
+def main(ctx: click.Context, repo: Path, keys: Path) -> None:
+    """Publish signed releases of an application into a TUF repository."""
+    ctx.obj = Context(repo, keys)
+
+
+@main.command()
+@click.option("--app-name", required=True, help="Application name used in target file names.")
+@click.option("--root-keys", default=1, show_default=True, help="Number of root keys (holders).")
+@click.option(
+    "--root-threshold",
+    default=1,
+    show_default=True,
+    help="Root signatures required for a new root version.",
+)
+@click.option("--expires", default="", help="Expiry days per role, e.g. root=365,timestamp=7.")
+@click.option("--bundle", default="", help="Default bundle folder for `release`.")
+@click.option("--force", is_flag=True, help="Overwrite an existing repository and keys.")
+@click.pass_obj
+def init(
+    obj: Context,
+    app_name: str,
+    root_keys: int,
+    root_threshold: int,
+    expires: str,
+    bundle: str,
+    force: bool,
+) -> None:
+    """Create keys, the first root and empty targets, snapshot and timestamp."""
+    from repo_tools.init import init_repository
+
+    def action() -> None:
+        config = PublisherConfig(app_name=app_name, bundle=bundle)
+        config.expiry_days.update(parse_expiry_option(expires))
+        init_repository(obj.repo, obj.keys, config, root_keys, root_threshold, force)
+
+    run_guarded(action)
+    click.echo(f"initialised repository {obj.repo} for {app_name}; keys in {obj.keys}")
+
+
+def _ensure_demo_repository(obj: Context) -> None:
+    from repo_tools.config import CONFIG_NAME
+    from repo_tools.init import init_repository
+
+    if (obj.repo / CONFIG_NAME).exists():
+        return
+    click.secho(
+        "\n!!! No repository yet: creating one with DEMONSTRATION KEYS in "
+        f"{obj.keys}/ !!!\n!!! They are for trying things out only: for real releases run "
+        "`repo-tools init` with keys you protect (see keys.example/README.md). !!!\n",
+        fg="yellow",
+        bold=True,
+        err=True,
+    )
+    init_repository(
+        obj.repo, obj.keys, PublisherConfig(app_name=DEMO_APP_NAME, bundle=str(DEMO_APP))
+    )
+
+
+@main.command()
+@click.option("--bump", type=click.Choice(BUMPS), help="Which part of the version to raise.")
+@click.option("--channel", type=click.Choice(CHANNELS), default="stable", show_default=True)
+@click.option("--bundle", type=click.Path(path_type=Path), help="Application bundle folder.")
+@click.option("--notes", default="", help="Release notes.")
+@click.option("--notes-file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--required", is_flag=True, help="Clients install this release before newer ones.")
+@click.option("--version", "explicit_version", help="Use this exact version instead of a bump.")
+@click.option(
+    "--demo-keys-ok",
+    is_flag=True,
+    help="If no repository exists, create one with demonstration keys.",
+)
+@click.pass_obj
+def release(
+    obj: Context,
+    bump: str | None,
+    channel: str,
+    bundle: Path | None,
+    notes: str,
+    notes_file: Path | None,
+    required: bool,
+    explicit_version: str | None,
+    demo_keys_ok: bool,
+) -> None:
+    """Build, sign, verify and publish a new release; prints the new version."""
+    from repo_tools.release import ReleaseRequest
+    from repo_tools.release import release as do_release
+
+    if notes and notes_file:
+        fail("give either --notes or --notes-file, not both")
+    if bump is None and explicit_version is None and channel != "stable":
+        fail(f"--bump is required for a {channel} release")
+
+    def action():  # type: ignore[no-untyped-def]
+        if demo_keys_ok:
+            _ensure_demo_repository(obj)
+        text = notes_file.read_text() if notes_file else notes
+        request = ReleaseRequest(bump, channel, bundle, text, required, explicit_version)
+        return do_release(obj.repo, obj.keys, request)
+
+    result = run_guarded(action)
+    click.echo(
+        f"released {result.version}: {result.archive}"
+        + (f" + {len(result.patches)} patch(es)" if result.patches else ""),
+        err=True,
+    )
+    click.echo(str(result.version))
+
+
+@main.command()
+@click.option(
+    "--within",
+    default=0,
+    show_default=True,
+    help="Also fail if any role expires within this many days.",
+)
+@click.pass_obj
+def verify(obj: Context, within: int) -> None:
+    """Check the repository as a new client would (root chain, roles, every target)."""
+    from repo_tools.verify import verify_repository
+
+    report = run_guarded(lambda: verify_repository(obj.repo, within))
+    for problem in report.problems:
+        click.secho(f"problem: {problem}", fg="red", err=True)
+    if not report.ok:
+        sys.exit(1)
+    click.echo(
+        f"ok: root version {report.root_versions}, {report.targets_checked} target(s) verified"
+    )
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def status(obj: Context, as_json: bool) -> None:
+    """Latest version per channel, roles with versions, expiry and signatures, sizes."""
+    from repo_tools.status import format_status, repository_status
+
+    result = run_guarded(lambda: repository_status(obj.repo))
+    click.echo(json.dumps(result, indent=2) if as_json else format_status(result))

@@ -1,0 +1,103 @@
+"""The publisher's settings, kept in `<repo>/repo-tools.json` (never served: only
+`metadata/` and `targets/` are published).
+
+Default expiry periods, in days, and why:
+* timestamp 7: bounds a freeze attack to a week, yet `repo-tools refresh` from a daily cron
+  job re-signs at half-life, so a few missed runs never brick clients (stock tufup uses one
+  day: a publisher who forgets to re-sign for a day breaks every client).
+* snapshot 30, targets 90: online or release-machine keys, re-signed at every release and by
+  refresh at half-life.
+* root 365: offline keys held by several people; a yearly ceremony is practical.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from client.formats import check_app_name
+
+CONFIG_NAME = "repo-tools.json"
+ROLES = ("root", "targets", "snapshot", "timestamp")
+DEFAULT_EXPIRY_DAYS = {"root": 365, "targets": 90, "snapshot": 30, "timestamp": 7}
+
+
+class ConfigError(ValueError):
+    """The publisher's configuration is missing or invalid."""
+
+
+@dataclass
+class PublisherConfig:
+    app_name: str
+    expiry_days: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_EXPIRY_DAYS))
+    bundle: str = ""  # default bundle folder for `release` (relative to the working directory)
+    build_command: str = ""  # run before archiving when set, e.g. "pyinstaller app.spec"
+    keep_releases: int = 0  # retention applied at release; 0 keeps everything
+
+    def validate(self) -> PublisherConfig:
+        check_app_name(self.app_name)
+        for role in ROLES:
+            days = self.expiry_days.get(role)
+            if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650:
+                raise ConfigError(
+                    f"expiry for {role} is {days!r}: give a whole number of days from 1 to 3650"
+                )
+        unknown = set(self.expiry_days) - set(ROLES)
+        if unknown:
+            raise ConfigError(f"unknown role(s) in expiry: {', '.join(sorted(unknown))}")
+        if not isinstance(self.keep_releases, int) or self.keep_releases < 0:
+            raise ConfigError(f"keep_releases is {self.keep_releases!r}: use 0 (keep all) or more")
+        return self
+
+
+def parse_expiry_option(text: str) -> dict[str, int]:
+    """Parse `root=365,targets=90` into days per role."""
+    result: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        role, sep, days = part.partition("=")
+        if not sep or role not in ROLES or not days.isdigit():
+            raise ConfigError(
+                f"invalid expiry {part!r}: write role=days, e.g. root=365,timestamp=7 "
+                f"(roles: {', '.join(ROLES)})"
+            )
+        result[role] = int(days)
+    return result
+
+
+def load_config(repo: Path) -> PublisherConfig:
+    path = repo / CONFIG_NAME
+    if not path.exists():
+        raise ConfigError(
+            f"{path} not found: run `repo-tools --repo {repo} init --app-name NAME` first"
+        )
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+        expiry = {**DEFAULT_EXPIRY_DAYS, **data.pop("expiry_days", {})}
+        return PublisherConfig(expiry_days=expiry, **data).validate()
+    except (json.JSONDecodeError, TypeError) as error:
+        raise ConfigError(f"{path} is not a valid repo-tools configuration: {error}") from error
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON through a temporary file and a rename: readers see old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.chmod(temp, 0o644)
+    try:
+        with os.fdopen(handle, "w") as out:
+            json.dump(data, out, indent=2, sort_keys=True)
+            out.write("\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def save_config(repo: Path, config: PublisherConfig) -> None:
+    write_json_atomic(repo / CONFIG_NAME, asdict(config.validate()))

@@ -1,0 +1,225 @@
+"""`repo-tools release`: bundle -> archive + patches -> signed targets, snapshot, timestamp.
+
+Everything is built in the staging folder and verified as a new client would see it before
+a single published file changes (see repository.Transaction).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from packaging.version import Version
+from tuf.api.metadata import TargetFile, Targets
+
+from client.archive import BundleError, check_bundle, gunzip_file, gzip_file, write_bundle_tar
+from client.codec import CODEC_NAME, make_patch
+from client.formats import (
+    ArchiveInfo,
+    PatchInfo,
+    archive_name,
+    channel_of,
+    parse_custom,
+    patch_name,
+)
+from repo_tools import keys as keystore
+from repo_tools.config import PublisherConfig, load_config
+from repo_tools.repository import (
+    SERIALIZER,
+    RepoError,
+    RoleSet,
+    Transaction,
+    find_target_file,
+    load_roles,
+    locked,
+    prefixed_target_name,
+    sign,
+    snapshot_entry,
+    timestamp_entry,
+)
+from repo_tools.verify import verify_repository
+from repo_tools.versioning import next_version, patch_bases
+
+BUNDLE_INFO_DIR = ".update"
+
+
+@dataclass(frozen=True)
+class ReleaseRequest:
+    bump: str | None
+    channel: str = "stable"
+    bundle: Path | None = None
+    notes: str = ""
+    required: bool = False
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    version: Version
+    archive: str
+    patches: list[str]
+
+
+def released_archives(targets: Targets) -> dict[Version, tuple[TargetFile, ArchiveInfo]]:
+    """Full archives listed in targets metadata, by version."""
+    found: dict[Version, tuple[TargetFile, ArchiveInfo]] = {}
+    for name, info in targets.targets.items():
+        parsed = parse_custom(name, info.custom)
+        if isinstance(parsed, ArchiveInfo):
+            found[Version(parsed.version)] = (info, parsed)
+    return found
+
+
+def _resolve_bundle(config: PublisherConfig, request: ReleaseRequest) -> Path:
+    if request.bundle is not None:
+        return request.bundle
+    if config.build_command:
+        result = subprocess.run(config.build_command, shell=True)
+        if result.returncode != 0:
+            raise RepoError(
+                f"build command {config.build_command!r} failed with exit code "
+                f"{result.returncode}: fix the build and release again"
+            )
+    if not config.bundle:
+        raise RepoError("no bundle given: pass --bundle DIR or set 'bundle' in repo-tools.json")
+    return Path(config.bundle)
+
+
+def _stamp_bundle(
+    source: Path, destination: Path, roles: RoleSet, app: str, version: Version
+) -> None:
+    """Copy the bundle and add what an installed copy needs: trusted root, its own version."""
+    check_bundle(source)  # clear errors for links out, unreadable files, empty folder
+    try:
+        shutil.copytree(source, destination, symlinks=True)
+    except shutil.Error as error:
+        raise BundleError(f"cannot copy bundle {source}: {error}") from error
+    info_dir = destination / BUNDLE_INFO_DIR
+    info_dir.mkdir(exist_ok=True)
+    (info_dir / "root.json").write_bytes(roles.root.to_bytes(SERIALIZER))
+    release = {"app": app, "version": str(version), "channel": channel_of(version)}
+    (info_dir / "release.json").write_text(json.dumps(release, indent=2) + "\n")
+
+
+def _add_target(
+    transaction: Transaction, targets: Targets, local: Path, name: str, custom: dict
+) -> TargetFile:
+    info = TargetFile.from_file(name, str(local), ["sha256"])
+    info.unrecognized_fields["custom"] = custom
+    targets.targets[name] = info
+    transaction.add_target(local, prefixed_target_name(name, info.hashes["sha256"]))
+    return info
+
+
+def _make_patches(
+    repo: Path,
+    transaction: Transaction,
+    targets: Targets,
+    app: str,
+    new: Version,
+    new_tar: bytes,
+    archives: dict[Version, tuple[TargetFile, ArchiveInfo]],
+) -> list[str]:
+    names = []
+    for base in patch_bases(archives, new):
+        base_info, _ = archives[base]
+        base_tar = transaction.scratch / f"base-{base}.tar"
+        gunzip_file(find_target_file(repo, base_info.path, base_info.hashes["sha256"]), base_tar)
+        patch_path = transaction.scratch / patch_name(app, base, new)
+        patch_path.write_bytes(make_patch(base_tar.read_bytes(), new_tar))
+        base_tar.unlink()
+        custom = PatchInfo(app=app, version=str(new), base=str(base), codec=CODEC_NAME)
+        _add_target(transaction, targets, patch_path, patch_path.name, custom.to_custom())
+        names.append(patch_path.name)
+    return names
+
+
+def release(repo: Path, keys: Path, request: ReleaseRequest) -> ReleaseResult:
+    config = load_config(repo)
+    with locked(repo):
+        roles = load_roles(repo)
+        stored_keys = keystore.load_all(keys)
+        archives = released_archives(roles.targets.signed)
+        new = next_version(archives, request.bump, request.channel, request.version)
+        bundle = _resolve_bundle(config, request)
+        transaction = Transaction(repo)
+        try:
+            result = _build(repo, transaction, roles, stored_keys, config, request, bundle, new)
+            transaction.commit()
+        except BaseException:
+            transaction.abort()
+            raise
+    if config.keep_releases:
+        from repo_tools.prune import prune
+
+        prune(repo, keys, config.keep_releases)
+    return result
+
+
+def _build(
+    repo: Path,
+    transaction: Transaction,
+    roles: RoleSet,
+    stored_keys: list[keystore.StoredKey],
+    config: PublisherConfig,
+    request: ReleaseRequest,
+    bundle: Path,
+    new: Version,
+) -> ReleaseResult:
+    app = config.app_name
+    targets = roles.targets.signed
+    archives = released_archives(targets)
+    # fail on missing keys before the slow part
+    for role in ("targets", "snapshot", "timestamp"):
+        _require_keys(roles, role, stored_keys)
+
+    stamped = transaction.scratch / "bundle"
+    _stamp_bundle(bundle, stamped, roles, app, new)
+    tar_path = transaction.scratch / f"{app}-{new}.tar"
+    with open(tar_path, "wb") as sink:
+        digest = write_bundle_tar(stamped, sink)
+    shutil.rmtree(stamped)
+    archive_path = transaction.scratch / archive_name(app, new)
+    gzip_file(tar_path, archive_path)
+    info = ArchiveInfo(
+        app=app,
+        version=str(new),
+        channel=channel_of(new),
+        tar_size=digest.tar_size,
+        tar_sha256=digest.tar_sha256,
+        unpacked_size=digest.unpacked_size,
+        published=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        notes=request.notes,
+        required=request.required,
+    )
+    _add_target(transaction, targets, archive_path, archive_path.name, info.to_custom())
+    patches = _make_patches(repo, transaction, targets, app, new, tar_path.read_bytes(), archives)
+    tar_path.unlink()
+
+    days = config.expiry_days
+    sign(roles.targets, roles.root.signed, stored_keys, days["targets"])
+    roles.snapshot.signed.meta["targets.json"] = snapshot_entry(roles.targets)
+    sign(roles.snapshot, roles.root.signed, stored_keys, days["snapshot"])
+    roles.timestamp.signed.snapshot_meta = timestamp_entry(roles.snapshot)
+    sign(roles.timestamp, roles.root.signed, stored_keys, days["timestamp"])
+    transaction.write_roles(roles, {"targets", "snapshot", "timestamp"})
+
+    report = verify_repository(repo, 0, transaction.staged_metadata, transaction.staged_targets)
+    if not report.ok:
+        raise RepoError("the new release does not verify: " + "; ".join(report.problems))
+    return ReleaseResult(new, archive_path.name, patches)
+
+
+def _require_keys(roles: RoleSet, role: str, stored: list[keystore.StoredKey]) -> None:
+    role_keys = roles.root.signed.roles[role]
+    found = keystore.signers_for(role_keys.keyids, stored)
+    if len(found) < role_keys.threshold:
+        raise RepoError(
+            f"no usable key for the {role} role: expected its private key (key id "
+            f"{role_keys.keyids[0][:12]}...) in the keys folder, e.g. online/{role}.pem. "
+            "Copy the right key there, or run `repo-tools init` for a new repository"
+        )

@@ -1,0 +1,241 @@
+"""The TUF repository on disk: loading, signing, and changing it all-or-nothing.
+
+Published layout (consistent snapshots, so a client polling during an upload only ever sees
+complete states):
+    metadata/  N.root.json (every version, forever), root.json, N.targets.json,
+               N.snapshot.json, targets.json, snapshot.json, timestamp.json
+    targets/   <sha256>.<target name>
+
+Every change is prepared in `<repo>/.repo-tools-staging/`, verified, then moved into place in
+upload order: target files, root versions, targets, snapshot, timestamp last. A marker file
+written just before the first move lets the next run finish an interrupted move; without the
+marker, a leftover staging folder is simply removed and the repository is as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+from tuf.api.metadata import Metadata, MetaFile, Root, Snapshot, Targets, Timestamp
+from tuf.api.serialization import DeserializationError
+from tuf.api.serialization.json import JSONSerializer
+
+from repo_tools.keys import StoredKey, signers_for
+
+STAGING = ".repo-tools-staging"
+COMMIT_MARKER = "COMMIT"
+LOCK_NAME = ".repo-tools.lock"
+SERIALIZER = JSONSerializer(compact=True)
+_ROOT_FILE = re.compile(r"^(\d+)\.root\.json$")
+
+
+class RepoError(RuntimeError):
+    """The repository cannot be used or changed as asked."""
+
+
+@dataclass
+class RoleSet:
+    """The current version of each top-level role, as loaded from disk."""
+
+    root: Metadata[Root]
+    targets: Metadata[Targets]
+    snapshot: Metadata[Snapshot]
+    timestamp: Metadata[Timestamp]
+
+    def by_name(self, role: str) -> Metadata:
+        return getattr(self, role)
+
+
+def metadata_dir(repo: Path) -> Path:
+    return repo / "metadata"
+
+
+def targets_dir(repo: Path) -> Path:
+    return repo / "targets"
+
+
+def root_versions(repo: Path) -> list[int]:
+    found = (_ROOT_FILE.match(p.name) for p in metadata_dir(repo).glob("*.root.json"))
+    return sorted(int(m.group(1)) for m in found if m)
+
+
+def _read(path: Path, kind: type) -> Metadata:
+    try:
+        md = Metadata.from_file(str(path))
+    except FileNotFoundError:
+        raise RepoError(f"{path} is missing: the repository is incomplete") from None
+    except (DeserializationError, ValueError, KeyError, TypeError) as error:
+        raise RepoError(
+            f"{path} is corrupted ({error}): restore it from your backup or upload copy"
+        ) from error
+    if not isinstance(md.signed, kind):
+        raise RepoError(f"{path} holds {md.signed.type} metadata, expected {kind.type}")
+    return md
+
+
+def load_roles(repo: Path) -> RoleSet:
+    """Load the newest version of every role; clear errors when files are missing or damaged."""
+    folder = metadata_dir(repo)
+    versions = root_versions(repo)
+    if not versions:
+        raise RepoError(f"no root metadata in {folder}: run `repo-tools --repo {repo} init` first")
+    root = _read(folder / f"{versions[-1]}.root.json", Root)
+    timestamp = _read(folder / "timestamp.json", Timestamp)
+    snapshot = _read(folder / f"{timestamp.signed.snapshot_meta.version}.snapshot.json", Snapshot)
+    targets_meta = snapshot.signed.meta.get("targets.json")
+    if targets_meta is None:
+        raise RepoError(f"snapshot in {folder} does not list targets.json: repository is damaged")
+    targets = _read(folder / f"{targets_meta.version}.targets.json", Targets)
+    roles = RoleSet(root, targets, snapshot, timestamp)
+    for role in ("root", "targets", "snapshot", "timestamp"):
+        try:
+            root.verify_delegate(role, roles.by_name(role))
+        except Exception as error:
+            raise RepoError(
+                f"{role} metadata in {folder} is not validly signed ({error}): "
+                "it was changed outside repo-tools or signed with a wrong key"
+            ) from error
+    return roles
+
+
+def sign(
+    md: Metadata, root: Root, stored_keys: list[StoredKey], expiry_days: int, bump: bool = True
+) -> None:
+    """New version (optional), new expiry, signatures from every available key of the role."""
+    role = md.signed.type
+    role_keys = root.roles[role]
+    keys = signers_for(role_keys.keyids, stored_keys)
+    if len(keys) < role_keys.threshold:
+        raise RepoError(
+            f"cannot sign {role}: {role_keys.threshold} key(s) needed, {len(keys)} found. "
+            f"Expected key ids: {', '.join(k[:12] for k in role_keys.keyids)}; put the private "
+            "key files in the keys folder (online/ or offline/)"
+        )
+    if bump:
+        md.signed.version += 1
+    md.signed.expires = (datetime.now(UTC) + timedelta(days=expiry_days)).replace(microsecond=0)
+    md.signatures.clear()
+    for key in keys:
+        md.sign(key.signer, append=True)
+
+
+def snapshot_entry(targets: Metadata[Targets]) -> MetaFile:
+    return MetaFile.from_data(targets.signed.version, targets.to_bytes(SERIALIZER), ["sha256"])
+
+
+def timestamp_entry(snapshot: Metadata[Snapshot]) -> MetaFile:
+    return MetaFile.from_data(snapshot.signed.version, snapshot.to_bytes(SERIALIZER), ["sha256"])
+
+
+@contextmanager
+def locked(repo: Path, timeout: float = 30) -> Iterator[None]:
+    """One repo-tools command at a time per repository; finishes or clears interrupted ones."""
+    repo.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(repo / LOCK_NAME), timeout=timeout):
+            recover(repo)
+            yield
+    except Timeout:
+        raise RepoError(
+            f"another repo-tools command is working on {repo}: wait for it and try again"
+        ) from None
+
+
+def recover(repo: Path) -> None:
+    staging = repo / STAGING
+    if not staging.exists():
+        return
+    if (staging / COMMIT_MARKER).exists():
+        Transaction(repo, staging)._move_all()
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+class Transaction:
+    """New files gathered in staging, then moved into the published folders in a safe order."""
+
+    def __init__(self, repo: Path, staging: Path | None = None) -> None:
+        self.repo = repo
+        self.staging = staging or repo / STAGING
+        if staging is None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            (self.staging / "metadata").mkdir(parents=True)
+            (self.staging / "targets").mkdir(parents=True)
+        self.scratch = self.staging / "scratch"
+        self.scratch.mkdir(exist_ok=True)
+
+    @property
+    def staged_metadata(self) -> Path:
+        return self.staging / "metadata"
+
+    @property
+    def staged_targets(self) -> Path:
+        return self.staging / "targets"
+
+    def add_target(self, local: Path, prefixed_name: str) -> None:
+        os.replace(local, self.staged_targets / prefixed_name)
+
+    def write_metadata(self, md: Metadata, *names: str) -> None:
+        data = md.to_bytes(SERIALIZER)
+        for name in names:
+            path = self.staged_metadata / name
+            path.write_bytes(data)
+
+    def write_roles(self, roles: RoleSet, changed: set[str]) -> None:
+        """Stage changed roles under their published names (versioned and plain)."""
+        for role in ("root", "targets", "snapshot"):
+            if role in changed:
+                md = roles.by_name(role)
+                self.write_metadata(md, f"{md.signed.version}.{role}.json", f"{role}.json")
+        if "timestamp" in changed:
+            self.write_metadata(roles.timestamp, "timestamp.json")
+
+    def commit(self) -> None:
+        for folder in (self.staged_metadata, self.staged_targets):
+            for path in folder.iterdir():
+                with open(path, "rb") as handle:
+                    os.fsync(handle.fileno())
+        (self.staging / COMMIT_MARKER).touch()
+        self._move_all()
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _move_all(self) -> None:
+        metadata_dir(self.repo).mkdir(parents=True, exist_ok=True)
+        targets_dir(self.repo).mkdir(parents=True, exist_ok=True)
+        for path in sorted(self.staged_targets.iterdir()):
+            os.replace(path, targets_dir(self.repo) / path.name)
+        for path in sorted(self.staged_metadata.iterdir(), key=_upload_rank):
+            os.replace(path, metadata_dir(self.repo) / path.name)
+
+
+def _upload_rank(path: Path) -> tuple[int, str]:
+    """Root versions first, then targets, snapshot, and timestamp last."""
+    name = path.name
+    for rank, role in enumerate(("root", "targets", "snapshot", "timestamp")):
+        if name.endswith(f"{role}.json"):
+            return (rank, name.rjust(40, "0"))
+    return (9, name)
+
+
+def prefixed_target_name(name: str, sha256: str) -> str:
+    return f"{sha256}.{name}"
+
+
+def find_target_file(repo: Path, name: str, sha256: str, extra: list[Path] = ()) -> Path:
+    """Where the bytes of a target live: staging folders first, then the published folder."""
+    prefixed = prefixed_target_name(name, sha256)
+    for folder in [*extra, targets_dir(repo)]:
+        candidate = folder / prefixed
+        if candidate.exists():
+            return candidate
+    raise RepoError(f"target file {prefixed} is missing from {targets_dir(repo)}")

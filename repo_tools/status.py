@@ -1,0 +1,61 @@
+"""`repo-tools status`: what is published, per channel and per role."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from client.formats import CHANNELS, visible_on
+from repo_tools.release import released_archives
+from repo_tools.repository import load_roles, metadata_dir, root_versions, targets_dir
+
+
+def _folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.glob("*") if p.is_file()) if folder.exists() else 0
+
+
+def repository_status(repo: Path) -> dict[str, Any]:
+    roles = load_roles(repo)
+    archives = released_archives(roles.targets.signed)
+    latest = {
+        channel: str(max((v for v in archives if visible_on(v, channel)), default="")) or None
+        for channel in CHANNELS
+    }
+    role_info = {}
+    for name in ("root", "targets", "snapshot", "timestamp"):
+        md = roles.by_name(name)
+        role_keys = roles.root.signed.roles[name]
+        role_info[name] = {
+            "version": md.signed.version,
+            "expires": md.signed.expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "threshold": role_keys.threshold,
+            "keys": len(role_keys.keyids),
+            "signatures": len(md.signatures),
+        }
+    patches = [n for n in roles.targets.signed.targets if n.endswith(".patch")]
+    return {
+        "latest": latest,
+        "releases": [str(v) for v in sorted(archives)],
+        "patches": len(patches),
+        "roles": role_info,
+        "root_versions": len(root_versions(repo)),
+        "metadata_bytes": _folder_size(metadata_dir(repo)),
+        "targets_bytes": _folder_size(targets_dir(repo)),
+    }
+
+
+def format_status(status: dict[str, Any]) -> str:
+    lines = ["Latest release per channel:"]
+    lines += [f"  {c:<7} {v or '-'}" for c, v in status["latest"].items()]
+    lines.append(f"Releases: {len(status['releases'])}, patches: {status['patches']}")
+    lines.append("Roles:")
+    for name, info in status["roles"].items():
+        lines.append(
+            f"  {name:<9} v{info['version']:<4} expires {info['expires']}  "
+            f"threshold {info['threshold']}/{info['keys']} keys, {info['signatures']} signature(s)"
+        )
+    lines.append(
+        f"Size: metadata {status['metadata_bytes']:,} bytes, "
+        f"targets {status['targets_bytes']:,} bytes"
+    )
+    return "\n".join(lines)
