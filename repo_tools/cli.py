@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import sys
@@ -199,3 +200,57 @@ def status(obj: Context, as_json: bool) -> None:
 
     result = run_guarded(lambda: repository_status(obj.repo))
     click.echo(json.dumps(result, indent=2) if as_json else format_status(result))
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Re-sign snapshot and timestamp even if not due.")
+@click.pass_obj
+def refresh(obj: Context, force: bool) -> None:
+    """Re-sign roles that are near expiry or out of date (for cron/CI; idempotent)."""
+    from repo_tools.refresh import refresh as do_refresh
+
+    result = run_guarded(lambda: do_refresh(obj.repo, obj.keys, force))
+    click.echo("re-signed: " + ", ".join(result.resigned) if result.resigned else "nothing due")
+
+
+@main.command()
+@click.option("--keep", type=int, required=True, help="Number of newest releases to keep.")
+@click.pass_obj
+def prune(obj: Context, keep: int) -> None:
+    """Remove old releases; the newest of every channel always stays."""
+    from repo_tools.prune import prune as do_prune
+
+    removed = run_guarded(lambda: do_prune(obj.repo, obj.keys, keep))
+    click.echo(f"removed {len(removed)} target(s)" + "".join(f"\n  {n}" for n in removed))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True)
+@click.option("--tls", is_flag=True, help="Serve HTTPS with a throwaway local CA.")
+@click.option(
+    "--tls-dir",
+    type=click.Path(path_type=Path),
+    default=Path(".serve-tls"),
+    show_default=True,
+    help="Where the CA file is written with --tls.",
+)
+@click.pass_obj
+def serve(obj: Context, host: str, port: int, tls: bool, tls_dir: Path) -> None:
+    """Development server for metadata/ and targets/ (production: any static host)."""
+    from repo_tools.serve import make_server
+
+    if not (obj.repo / "metadata").is_dir():
+        fail(f"{obj.repo}/metadata not found: run `repo-tools init` and `release` first")
+    try:
+        server, ca_file = make_server(obj.repo, host, port, tls_dir if tls else None)
+    except OSError as error:
+        fail(f"cannot listen on {host}:{port}: {error.strerror}; choose another --port")
+    scheme = "https" if tls else "http"
+    click.echo(f"serving {obj.repo} at {scheme}://{host}:{server.server_address[1]}/", err=True)
+    click.echo(f"  metadata_url: {scheme}://{host}:{server.server_address[1]}/metadata", err=True)
+    click.echo(f"  targets_url:  {scheme}://{host}:{server.server_address[1]}/targets", err=True)
+    if ca_file:
+        click.echo(f"  ca_bundle:    {ca_file.resolve()}", err=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()

@@ -1,0 +1,3 @@
+from repo_tools.cli import main
+
+main()

@@ -1,0 +1,98 @@
+"""`repo-tools prune --keep N`: drop old releases while every client keeps an update path.
+
+Kept: the N newest releases and the newest release of every channel. Removed: older full
+archives, and patches whose base or result is removed. A client still running a removed
+version has no patch any more, but always gets the full archive of the release it should
+move to, so nobody is stranded. Root metadata versions are never removed (clients walk the
+whole chain); only old targets/snapshot versions beyond a small margin are deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from packaging.version import Version
+
+from client.formats import CHANNELS, ArchiveInfo, PatchInfo, parse_custom, visible_on
+from repo_tools import keys as keystore
+from repo_tools.config import load_config
+from repo_tools.repository import (
+    RepoError,
+    Transaction,
+    load_roles,
+    locked,
+    metadata_dir,
+    prefixed_target_name,
+    sign,
+    snapshot_entry,
+    targets_dir,
+    timestamp_entry,
+)
+
+KEEP_METADATA_VERSIONS = 3  # clients mid-update may still fetch the previous snapshot/targets
+
+
+class PruneError(RepoError):
+    pass
+
+
+def releases_to_keep(versions: Iterable[Version], keep: int) -> set[Version]:
+    """The N newest plus the newest of each channel (pure)."""
+    ordered = sorted(versions)
+    kept = set(ordered[-keep:]) if keep > 0 else set(ordered)
+    for channel in CHANNELS:
+        visible = [v for v in ordered if visible_on(v, channel)]
+        if visible:
+            kept.add(visible[-1])
+    return kept
+
+
+def prune(repo: Path, keys: Path, keep: int) -> list[str]:
+    """Remove old releases; returns the removed target names."""
+    if keep < 1:
+        raise PruneError(f"--keep must be at least 1, got {keep}")
+    config = load_config(repo)
+    with locked(repo):
+        roles = load_roles(repo)
+        targets = roles.targets.signed
+        parsed = {name: parse_custom(name, info.custom) for name, info in targets.targets.items()}
+        versions = {Version(p.version) for p in parsed.values() if isinstance(p, ArchiveInfo)}
+        kept = releases_to_keep(versions, keep)
+        removed = [
+            name
+            for name, p in parsed.items()
+            if (isinstance(p, ArchiveInfo) and Version(p.version) not in kept)
+            or (isinstance(p, PatchInfo) and not {Version(p.version), Version(p.base)} <= kept)
+        ]
+        if not removed:
+            return []
+        files = [prefixed_target_name(n, targets.targets[n].hashes["sha256"]) for n in removed]
+        for name in removed:
+            del targets.targets[name]
+        stored = keystore.load_all(keys)
+        days = config.expiry_days
+        transaction = Transaction(repo)
+        try:
+            sign(roles.targets, roles.root.signed, stored, days["targets"])
+            roles.snapshot.signed.meta["targets.json"] = snapshot_entry(roles.targets)
+            sign(roles.snapshot, roles.root.signed, stored, days["snapshot"])
+            roles.timestamp.signed.snapshot_meta = timestamp_entry(roles.snapshot)
+            sign(roles.timestamp, roles.root.signed, stored, days["timestamp"])
+            transaction.write_roles(roles, {"targets", "snapshot", "timestamp"})
+            transaction.commit()
+        except BaseException:
+            transaction.abort()
+            raise
+        for file_name in files:
+            (targets_dir(repo) / file_name).unlink(missing_ok=True)
+        _drop_old_metadata(repo, roles.targets.signed.version, roles.snapshot.signed.version)
+        return removed
+
+
+def _drop_old_metadata(repo: Path, targets_version: int, snapshot_version: int) -> None:
+    for role, newest in (("targets", targets_version), ("snapshot", snapshot_version)):
+        for path in metadata_dir(repo).glob(f"*.{role}.json"):
+            number = path.name.split(".", 1)[0]
+            if number.isdigit() and int(number) <= newest - KEEP_METADATA_VERSIONS:
+                path.unlink()

@@ -1,0 +1,121 @@
+"""`repo-tools refresh`: re-sign what is about to expire or out of date, nothing else.
+
+Made for cron or CI: idempotent, quiet when nothing is due. A role is due when less than half
+of its configured lifetime is left, or (snapshot, timestamp) when what it points at changed.
+Re-signing one role forces the ones above it: targets -> snapshot -> timestamp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tuf.api.metadata import Metadata
+
+from repo_tools import keys as keystore
+from repo_tools.config import load_config
+from repo_tools.repository import (
+    RepoError,
+    RoleSet,
+    Transaction,
+    load_roles,
+    locked,
+    sign,
+    snapshot_entry,
+    timestamp_entry,
+)
+
+ORDER = ("root", "targets", "snapshot", "timestamp")
+
+
+class RefreshError(RepoError):
+    """Something is due that this machine cannot sign."""
+
+
+@dataclass
+class RefreshResult:
+    resigned: list[str] = field(default_factory=list)
+    blocked: dict[str, str] = field(default_factory=dict)  # role -> what must be done
+
+
+def half_life_passed(md: Metadata, lifetime_days: int, now: datetime) -> bool:
+    return md.signed.expires - now < timedelta(days=lifetime_days) / 2
+
+
+def due_roles(roles: RoleSet, expiry_days: dict[str, int], now: datetime, force: bool) -> list[str]:
+    """Which roles need a new signature now (pure: decided from metadata and the clock)."""
+    due = {r for r in ORDER if force or half_life_passed(roles.by_name(r), expiry_days[r], now)}
+    snapshot_meta = roles.snapshot.signed.meta.get("targets.json")
+    if (
+        "targets" in due
+        or snapshot_meta is None
+        or (snapshot_meta.version != roles.targets.signed.version)
+    ):
+        due.add("snapshot")
+    if "snapshot" in due or roles.timestamp.signed.snapshot_meta.version != (
+        roles.snapshot.signed.version
+    ):
+        due.add("timestamp")
+    return [r for r in ORDER if r in due]
+
+
+def _missing_keys_message(roles: RoleSet, role: str) -> str:
+    role_keys = roles.root.signed.roles[role]
+    expires = roles.by_name(role).signed.expires
+    ids = ", ".join(k[:12] for k in role_keys.keyids)
+    where = "offline/root-N.pem" if role == "root" else f"online/{role}.pem"
+    return (
+        f"{role} expires {expires:%Y-%m-%d %H:%M} UTC and must be re-signed before then by "
+        f"{role_keys.threshold} of its key(s) [{ids}]: bring those keys ({where}) to this machine "
+        "(or hold a signing ceremony) and run `repo-tools refresh` again"
+    )
+
+
+def refresh(repo: Path, keys: Path, force: bool = False) -> RefreshResult:
+    config = load_config(repo)
+    result = RefreshResult()
+    with locked(repo):
+        roles = load_roles(repo)
+        stored = keystore.load_all(keys) if keys.exists() else []
+        due = due_roles(roles, config.expiry_days, datetime.now(UTC), force)
+        for role in due:
+            role_keys = roles.root.signed.roles[role]
+            if len(keystore.signers_for(role_keys.keyids, stored)) < role_keys.threshold:
+                result.blocked[role] = _missing_keys_message(roles, role)
+        if result.blocked.keys() & {"snapshot", "timestamp"}:
+            # the online roles carry every client's freshness: without them nothing is signed
+            raise RefreshError("; ".join(result.blocked.values()))
+        to_sign = [r for r in due if r not in result.blocked]
+        if to_sign:
+            _resign(repo, roles, stored, config.expiry_days, to_sign)
+            result.resigned = to_sign
+    if result.blocked:
+        raise RefreshError(
+            ("re-signed " + ", ".join(result.resigned) + "; but " if result.resigned else "")
+            + "; ".join(result.blocked.values())
+        )
+    return result
+
+
+def _resign(
+    repo: Path,
+    roles: RoleSet,
+    stored: list[keystore.StoredKey],
+    expiry_days: dict[str, int],
+    to_sign: list[str],
+) -> None:
+    transaction = Transaction(repo)
+    try:
+        for role in to_sign:
+            md = roles.by_name(role)
+            if role == "snapshot":
+                md.signed.meta["targets.json"] = snapshot_entry(roles.targets)
+            if role == "timestamp":
+                md.signed.snapshot_meta = timestamp_entry(roles.snapshot)
+            sign(md, roles.root.signed, stored, expiry_days[role])
+        transaction.write_roles(roles, set(to_sign))
+        transaction.commit()
+    except BaseException:
+        transaction.abort()
+        raise

@@ -1,0 +1,52 @@
+"""`repo-tools serve`: a development static server for metadata/ and targets/ only.
+
+Production serving is any static host (see README, nginx example). With TLS, a throwaway
+certificate authority is created for this run and its file printed, for a client's ca_bundle.
+"""
+
+from __future__ import annotations
+
+import http.server
+import ssl
+from functools import partial
+from pathlib import Path
+
+PUBLISHED = ("/metadata/", "/targets/")
+
+
+class _RepositoryHandler(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        # nothing but the published folders: the config file and staging stay private
+        if not self.path.startswith(PUBLISHED) or ".." in self.path:
+            self.send_error(404)
+            return
+        super().do_GET()
+
+    def do_HEAD(self) -> None:  # noqa: N802 - stdlib name
+        if not self.path.startswith(PUBLISHED):
+            self.send_error(404)
+            return
+        super().do_HEAD()
+
+    def list_directory(self, path):  # type: ignore[no-untyped-def]
+        self.send_error(404)
+        return None
+
+
+def make_server(
+    repo: Path, host: str, port: int, tls_dir: Path | None
+) -> tuple[http.server.ThreadingHTTPServer, Path | None]:
+    handler = partial(_RepositoryHandler, directory=str(repo))
+    server = http.server.ThreadingHTTPServer((host, port), handler)
+    ca_file = None
+    if tls_dir is not None:
+        import trustme
+
+        tls_dir.mkdir(parents=True, exist_ok=True)
+        ca = trustme.CA()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert(host, "localhost", "127.0.0.1", "::1").configure_cert(context)
+        ca_file = tls_dir / "dev-ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    return server, ca_file
