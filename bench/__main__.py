@@ -1,0 +1,50 @@
+"""``python -m bench [--quick] [NAME ...]``: run benchmarks and print their tables."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import sys
+import time
+
+# name -> module; each module has run(quick: bool) and may have unavailable() -> str | None
+MODULES = ["codec", "apply"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"any of {', '.join(MODULES)}")
+    parser.add_argument("--quick", action="store_true", help="numpy pair only, fewer repeats")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in MODULES]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(MODULES)}")
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+        f"; {'quick run' if args.quick else 'full run'}"
+    )
+    failed = []
+    for name in args.names or MODULES:
+        module = importlib.import_module(f"bench.{name}")
+        reason = getattr(module, "unavailable", lambda: None)()
+        print(f"\n=== {name}: {module.TITLE} ===", flush=True)
+        if reason:
+            print(f"skipped: {reason}")
+            continue
+        start = time.perf_counter()
+        try:
+            module.run(quick=args.quick)
+        except Exception as error:  # one broken benchmark does not hide the others
+            failed.append(name)
+            print(f"FAILED: {type(error).__name__}: {error}", flush=True)
+        print(f"({name} took {time.perf_counter() - start:.0f} s)", flush=True)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""One measured operation in a fresh process: ``python -m bench._child OP CODEC FILES...``.
+
+The child prints, as one JSON line: the wall time of the operation itself (inputs already in
+memory, imports done); its own peak RSS at the end (``getrusage(RUSAGE_SELF).ru_maxrss``: the
+whole process, this child alone); and its RSS just before the operation (the baseline: the
+interpreter, the imported codec and the input bytes), so the parent can also report the
+operation's own share (peak minus baseline).
+
+OP ``diff``: CODEC OLD NEW OUT, writes the patch to OUT.
+OP ``apply``: CODEC OLD PATCH NEW, applies and checks the result equals NEW.
+CODEC: ``ours`` (client.codec), ``stock`` (tufup.common.DefaultBinaryDiff, i.e. bsdiff4), or
+``hdiff:<json>`` for a variant of our codec's settings (bench/codec_settings.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def _rss_kb() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _codec(name: str) -> tuple[Callable[[bytes, bytes], bytes], Callable[[bytes, bytes], bytes]]:
+    if name == "ours":
+        from client import codec
+
+        return codec.make_patch, codec.apply_patch
+    if name == "stock":
+        from tufup.common import DefaultBinaryDiff
+
+        return (
+            lambda old, new: DefaultBinaryDiff.diff(src_bytes=old, dst_bytes=new),
+            lambda old, patch: DefaultBinaryDiff.patch(src_bytes=old, patch_bytes=patch),
+        )
+    if name.startswith("hdiff:"):
+        import hdiffpatch
+
+        settings = json.loads(name[len("hdiff:") :])
+        kind = settings.pop("compression")
+        config_class = {"lzma2": hdiffpatch.Lzma2Config, "zstd": hdiffpatch.ZStdConfig}[kind]
+        config = config_class(**settings.pop("config"))
+
+        def diff(old: bytes, new: bytes) -> bytes:
+            return hdiffpatch.diff(old, new, compression=config, **settings)
+
+        return diff, hdiffpatch.apply
+    raise SystemExit(f"unknown codec {name!r}")
+
+
+def main(argv: list[str]) -> None:
+    op, codec_name, *files = argv
+    diff, apply = _codec(codec_name)
+    if op == "diff":
+        old_path, new_path, out_path = map(Path, files)
+        old, new = old_path.read_bytes(), new_path.read_bytes()
+        baseline = _rss_kb()
+        start = time.perf_counter()
+        patch = diff(old, new)
+        seconds = time.perf_counter() - start
+        Path(out_path).write_bytes(patch)
+        result = {"seconds": seconds, "baseline_kb": baseline, "size": len(patch)}
+    elif op == "apply":
+        old_path, patch_path, new_path = map(Path, files)
+        old, patch = old_path.read_bytes(), patch_path.read_bytes()
+        expected = hashlib.sha256(new_path.read_bytes()).hexdigest()
+        baseline = _rss_kb()
+        start = time.perf_counter()
+        new = apply(old, patch)
+        seconds = time.perf_counter() - start
+        if hashlib.sha256(new).hexdigest() != expected:
+            raise SystemExit(f"{codec_name}: applying the patch did not give the new tar")
+        result = {"seconds": seconds, "baseline_kb": baseline}
+    else:
+        raise SystemExit(f"unknown operation {op!r}")
+    result["peak_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
