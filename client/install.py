@@ -1,0 +1,276 @@
+"""Putting bundles on disk: first setup, atomic install, switch, prune, user-data backups.
+
+Order of every install (power loss at any instant leaves a runnable version):
+extract into staging/ -> fsync -> rename to versions/<v>/ -> switch `current` by renaming a
+new symlink over it. The running version's folder is never written to: an install only
+creates a sibling folder, and pruning never removes the current or the previous version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from client.archive import extract_tar, gunzip_file, write_bundle_tar
+from client.layout import Layout, State
+from client.settings import atomic_write_text
+
+RELEASE_FILE = Path(".update") / "release.json"
+ROOT_FILE = Path(".update") / "root.json"
+BUNDLED_CONFIG = Path(".update") / "updater_config.json"  # optional publisher defaults
+UNLIMITED = 1 << 62  # setup from a local, trusted source: no signed size to hold it to
+
+
+class InstallError(RuntimeError):
+    """An install step failed; the running version is untouched."""
+
+
+def read_release(bundle: Path) -> dict[str, str]:
+    """The bundle's .update/release.json: {"app", "version", "channel"}, checked."""
+    from client.formats import FormatError, check_app_name, check_channel, parse_version
+
+    path = bundle / RELEASE_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        app = check_app_name(str(data["app"]))
+        version = str(parse_version(str(data["version"])))
+        channel = check_channel(str(data.get("channel", "stable")))
+    except FileNotFoundError:
+        raise InstallError(f"{path} is missing: not a bundle made by repo-tools") from None
+    except (ValueError, KeyError, TypeError, FormatError) as error:
+        raise InstallError(f"{path} is not a valid release file: {error}") from None
+    return {"app": app, "version": version, "channel": channel}
+
+
+def clean_staging(layout: Layout) -> None:
+    shutil.rmtree(layout.staging, ignore_errors=True)
+    layout.staging.mkdir(parents=True, exist_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # not possible on every platform (Windows): the rename is still atomic
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def place_version(layout: Layout, tar: Path, version: str, max_unpacked: int, app: str) -> Path:
+    """Extract `tar` safely into staging, check it is `app` `version`, move to versions/<v>."""
+    clean_staging(layout)
+    staged = layout.staging / version
+    extract_tar(tar, staged, max_unpacked)
+    release = read_release(staged)
+    if release["app"] != app or release["version"] != version:
+        raise InstallError(
+            f"archive contains {release['app']} {release['version']}, expected {app} {version}: "
+            "refused (wrong software)"
+        )
+    os.sync()  # file data on disk before the rename makes it visible
+    final = layout.version_dir(version)
+    if final.exists():
+        if version == layout.current_version():
+            raise InstallError(f"version {version} is the running version: not replaced")
+        # a kept copy of this version: replace it with the verified fresh one
+        old = layout.staging / f".old-{version}"
+        os.rename(final, old)
+        shutil.rmtree(old, ignore_errors=True)
+    layout.versions.mkdir(parents=True, exist_ok=True)
+    os.rename(staged, final)
+    _fsync_dir(layout.versions)
+    return final
+
+
+def switch_current(layout: Layout, version: str) -> None:
+    """Point `current` at versions/<version> atomically: a new link renamed over the old one."""
+    if not (layout.version_dir(version) / RELEASE_FILE).is_file():
+        raise InstallError(f"version {version} is not installed in {layout.versions}")
+    temp = layout.root / ".current.tmp"
+    with _suppress_missing():
+        temp.unlink()
+    relative = os.path.join("versions", version)
+    try:
+        os.symlink(relative, temp, target_is_directory=True)
+    except OSError:
+        # no symlinks (Windows without developer mode): a one-line pointer file instead
+        atomic_write_text(temp, relative + "\n")
+    os.replace(temp, layout.current_link)
+    _fsync_dir(layout.root)
+
+
+class _suppress_missing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type | None, *_: Any) -> bool:
+        return kind is not None and issubclass(kind, FileNotFoundError)
+
+
+def prune_versions(layout: Layout, max_backups: int, current: str, protect: set[str]) -> list[str]:
+    """Keep at most max_backups versions besides `current`, oldest removed first; versions in
+    `protect` (previous, pending) are never removed and count towards the budget."""
+    kept = [v for v in layout.kept_versions() if v != current]
+    removable = [v for v in kept if v not in protect]
+    allowed = max(0, max_backups - (len(kept) - len(removable)))
+    excess = removable[: max(0, len(removable) - allowed)]
+    for version in excess:
+        old = layout.staging / f".old-{version}"
+        os.rename(layout.version_dir(version), old)
+        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(layout.backups / version, ignore_errors=True)
+    return excess
+
+
+def prune_cache(layout: Layout, app: str, keep_versions: set[str]) -> None:
+    """Drop downloads and old patch bases: only the tars of `keep_versions` stay (bounded)."""
+    keep = {layout.base_tar(app, v).name for v in keep_versions}
+    if not layout.targets_dir.is_dir():
+        return
+    for entry in layout.targets_dir.iterdir():
+        if entry.name not in keep and entry.is_file():
+            with _suppress_missing():
+                entry.unlink()
+
+
+# -- user data backups ---------------------------------------------------------------------
+
+
+def backup_user_data(layout: Layout, leaving_version: str, paths: list[str]) -> Path | None:
+    """Copy backup_paths into backups/<leaving_version>/ (replacing an older copy)."""
+    if not paths:
+        return None
+    layout.backups.mkdir(parents=True, exist_ok=True)
+    temp = layout.backups / f".{leaving_version}.tmp"
+    shutil.rmtree(temp, ignore_errors=True)
+    temp.mkdir()
+    manifest = []
+    for index, source in enumerate(paths):
+        src = Path(source).expanduser()
+        stored = f"{index}-{src.name or 'data'}"
+        if src.is_dir():
+            shutil.copytree(src, temp / stored, symlinks=True)
+        elif src.is_file():
+            shutil.copy2(src, temp / stored)
+        else:
+            continue  # nothing there yet: nothing to restore later either
+        manifest.append({"source": str(src.absolute()), "stored": stored})
+    (temp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    final = layout.backups / leaving_version
+    if final.exists():
+        shutil.rmtree(final)
+    os.rename(temp, final)
+    return final
+
+
+def restore_user_data(layout: Layout, version: str) -> list[str]:
+    """Put back the user data saved when `version` was left; returns the restored paths."""
+    folder = layout.backups / version
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InstallError(f"no user-data backup for version {version}") from None
+    restored = []
+    for entry in manifest:
+        stored, target = folder / entry["stored"], Path(entry["source"])
+        temp = target.with_name(target.name + ".restoring")
+        aside = target.with_name(target.name + ".before-restore")
+        for leftover in (temp, aside):
+            _remove(leftover)
+        if stored.is_dir():
+            shutil.copytree(stored, temp, symlinks=True)
+        else:
+            shutil.copy2(stored, temp)
+        if target.exists():
+            os.rename(target, aside)
+        os.rename(temp, target)
+        _remove(aside)
+        restored.append(str(target))
+    return restored
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+# -- first install -----------------------------------------------------------------------
+
+
+def setup(
+    layout: Layout, source: Path, settings_overrides: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """Create the install root from a release archive (.tar.gz/.tar) or a bundle folder,
+    trusting the root.json the bundle carries. Returns the release dict."""
+    from client import settings as settings_mod
+
+    source = Path(source)
+    if layout.is_set_up():
+        raise InstallError(
+            f"{layout.root} is already set up (version {layout.current_version()}): "
+            "use `update-client update` or `rollback`"
+        )
+    if not source.exists():
+        raise InstallError(f"{source} does not exist: give a release archive or bundle folder")
+    layout.create()
+    clean_staging(layout)
+    tar = layout.staging / "setup.tar"
+    try:
+        if source.is_dir():
+            with open(tar, "wb") as sink:
+                write_bundle_tar(source, sink)
+        elif source.name.endswith((".tar.gz", ".tgz")):
+            gunzip_file(source, tar)
+        elif source.name.endswith(".tar"):
+            shutil.copyfile(source, tar)
+        else:
+            raise InstallError(f"{source}: expected a .tar.gz archive or a bundle folder")
+        probe = layout.staging / "probe"
+        extract_tar(tar, probe, UNLIMITED)
+        release = read_release(probe)
+        root_json = _read_root(probe / ROOT_FILE)
+        bundled = probe / BUNDLED_CONFIG
+        config = json.loads(bundled.read_text(encoding="utf-8")) if bundled.is_file() else {}
+        config = {**config, **(settings_overrides or {})}
+        settings = settings_mod.from_dict(config)  # raises SettingsError before anything moves
+        shutil.rmtree(probe)
+    except (OSError, ValueError) as error:
+        if isinstance(error, InstallError | settings_mod.SettingsError):
+            raise
+        raise InstallError(f"cannot read {source}: {error}") from error
+    app, version = release["app"], release["version"]
+    base = layout.base_tar(app, version)
+    os.replace(tar, base)
+    place_version(layout, base, version, UNLIMITED, app)
+    atomic_write_text(layout.metadata_dir / "root.json", root_json)
+    if not layout.config_file.exists() or settings_overrides:
+        if layout.config_file.exists():  # keep the user's file, apply the overrides on top
+            settings = settings_mod.from_dict(
+                {**settings_mod.load(layout.config_file).to_dict(), **(settings_overrides or {})}
+            )
+        settings_mod.save(layout.config_file, settings)
+    layout.write_state(State(app=app))
+    switch_current(layout, version)  # last: until here the root is not "set up"
+    return release
+
+
+def _read_root(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
+        if data["signed"]["_type"] != "root":
+            raise ValueError("not root metadata")
+    except FileNotFoundError:
+        raise InstallError(
+            f"{path} is missing: the bundle must carry the repository's root"
+        ) from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise InstallError(f"{path} is not TUF root metadata: {error}") from None
+    return text

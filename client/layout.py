@@ -1,0 +1,184 @@
+"""The install root on disk (DESIGN.md, "On a user's machine") and its small state file.
+
+    versions/<version>/   extracted bundles (current + kept earlier ones)
+    current               symlink -> versions/<version>, replaced atomically by rename
+    state.json            previous, pending health confirmation, skipped/pinned, last check
+    history.jsonl         append-only event log (client.history)
+    cache/metadata/       trusted TUF metadata
+    cache/targets/        downloads and the current version's uncompressed tar (patch base)
+    staging/              extraction area, same filesystem as versions/
+    backups/<version>/    user data copied when <version> was left (backup_paths)
+    updater_config.json   settings
+
+The `current` link is the truth about which version runs; state.json never contradicts it for
+long because every multi-step change writes its intent first (see client.install).
+Standard library only: this module is on the application's start-up path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from client.settings import CONFIG_FILE_NAME, atomic_write_text
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+class LayoutError(RuntimeError):
+    """The install root is missing or not set up."""
+
+
+_STATE_DEFAULTS: dict[str, Any] = {
+    "app": "",
+    "previous": None,
+    # installed but not yet confirmed healthy: {"version", "previous", "starts"}
+    "pending": None,
+    "skipped": [],  # rolled back from: not offered again (a newer release is)
+    "pinned": None,
+    "last_check": None,  # epoch seconds of the last check
+    "check_jitter_seconds": 0.0,
+    "available": None,  # last update found: UpdateInfo as a dict
+    "downloaded": None,  # verified tar ready to install: {"version", "tar", ...}
+}
+
+
+class State:
+    """The contents of state.json (a plain class: no dataclasses import at start-up)."""
+
+    app: str
+    previous: str | None
+    pending: dict[str, Any] | None
+    skipped: list[str]
+    pinned: str | None
+    last_check: float | None
+    check_jitter_seconds: float
+    available: dict[str, Any] | None
+    downloaded: dict[str, Any] | None
+
+    def __init__(self, **values: Any) -> None:
+        for key, default in _STATE_DEFAULTS.items():
+            setattr(self, key, json.loads(json.dumps(values.get(key, default))))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> State:
+        return cls(**{k: v for k, v in data.items() if k in _STATE_DEFAULTS})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {key: getattr(self, key) for key in _STATE_DEFAULTS}
+
+    def __repr__(self) -> str:
+        return f"State({self.to_dict()!r})"
+
+
+class Layout:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).absolute()
+        self.versions = self.root / "versions"
+        self.current_link = self.root / "current"
+        self.state_file = self.root / "state.json"
+        self.history_file = self.root / "history.jsonl"
+        self.metadata_dir = self.root / "cache" / "metadata"
+        self.targets_dir = self.root / "cache" / "targets"
+        self.staging = self.root / "staging"
+        self.backups = self.root / "backups"
+        self.config_file = self.root / CONFIG_FILE_NAME
+        self.lock_file = self.root / ".updater.lock"
+
+    def create(self) -> None:
+        for folder in (
+            self.versions,
+            self.metadata_dir,
+            self.targets_dir,
+            self.staging,
+            self.backups,
+        ):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def is_set_up(self) -> bool:
+        return (self.metadata_dir / "root.json").is_file() and self.current_version() is not None
+
+    def require_set_up(self) -> None:
+        if not self.is_set_up():
+            raise LayoutError(
+                f"{self.root} is not an install root: run `update-client setup --install-root "
+                f"{self.root} --from ARCHIVE_OR_FOLDER` first"
+            )
+
+    # -- versions --------------------------------------------------------------------------
+
+    def version_dir(self, version: str) -> Path:
+        return self.versions / version
+
+    def current_version(self) -> str | None:
+        """The version `current` points at (a symlink; a small text file where links are not
+        available, e.g. Windows without developer mode)."""
+        try:
+            target = os.readlink(self.current_link)
+        except FileNotFoundError:
+            return None
+        except OSError:
+            try:
+                target = self.current_link.read_text(encoding="utf-8").strip()
+            except OSError:
+                return None
+        return Path(target).name or None
+
+    def kept_versions(self) -> list[str]:
+        """Complete versions on disk (those with their release file), oldest first."""
+        from packaging.version import InvalidVersion, Version
+
+        found = []
+        if self.versions.is_dir():
+            for entry in self.versions.iterdir():
+                if (entry / ".update" / "release.json").is_file():
+                    try:
+                        found.append((Version(entry.name), entry.name))
+                    except InvalidVersion:
+                        continue
+        return [name for _, name in sorted(found)]
+
+    def base_tar(self, app: str, version: str) -> Path:
+        return self.targets_dir / f"{app}-{version}.tar"
+
+    # -- state -----------------------------------------------------------------------------
+
+    def read_state(self) -> State:
+        try:
+            data = json.loads(self.state_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return State()
+        except (OSError, ValueError):
+            # a damaged state file must not stop the application: start from what is on disk
+            return State()
+        return State.from_dict(data) if isinstance(data, dict) else State()
+
+    def write_state(self, state: State) -> None:
+        atomic_write_text(
+            self.state_file, json.dumps(state.to_dict(), indent=2, sort_keys=True) + "\n"
+        )
+
+
+# -- health: pure decision on state ----------------------------------------------------------
+
+
+def startup_decision(state: State, current: str | None) -> str:
+    """What to do when the application starts, given state and the running `current`.
+
+    - "ok": nothing pending
+    - "clear": pending refers to a version that is not current (switch never happened, or a
+      rollback already happened): forget it
+    - "trial": first start of a freshly installed version: let it run and count the start
+    - "rollback": it already had its trial start and never confirmed: go back to previous
+    """
+    pending = state.pending
+    if not pending:
+        return "ok"
+    if pending.get("version") != current:
+        return "clear"
+    if int(pending.get("starts", 0)) == 0:
+        return "trial"
+    return "rollback" if pending.get("previous") else "clear"

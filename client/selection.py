@@ -1,0 +1,149 @@
+"""Which release to install and how to get there: pure functions on verified target data.
+
+No I/O here (like ngclient's trusted_metadata_set, the decisions are apart from the network),
+so every rule is tested with plain data. Inputs come from targets metadata that ngclient has
+already verified; `catalog` only reads it.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.version import Version
+
+from client.formats import ArchiveInfo, FormatError, PatchInfo, parse_custom, visible_on
+
+# a patch chain is used only when clearly cheaper than the full archive
+PATCH_RATIO = 0.8
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str  # target name of the full archive
+    length: int  # signed length of the full archive
+    info: ArchiveInfo
+
+    @property
+    def version(self) -> Version:
+        return Version(self.info.version)
+
+
+@dataclass(frozen=True)
+class PatchEdge:
+    name: str
+    length: int
+    info: PatchInfo
+
+
+@dataclass(frozen=True)
+class Catalog:
+    releases: dict[str, Release]  # by normalised version string
+    patches: tuple[PatchEdge, ...]
+    problems: tuple[str, ...] = ()  # targets of ours with malformed metadata (ignored)
+
+
+def catalog(app: str, targets: Mapping[str, Any]) -> Catalog:
+    """Our app's releases and patches from a {name: TargetFile-like} mapping.
+
+    Targets of other applications are ignored: a correctly signed archive of another app is
+    never a candidate (wrong software installation).
+    """
+    releases: dict[str, Release] = {}
+    patches: list[PatchEdge] = []
+    problems: list[str] = []
+    for name, target in targets.items():
+        try:
+            info = parse_custom(name, getattr(target, "custom", None))
+        except FormatError as error:
+            problems.append(str(error))
+            continue
+        if info is None or info.app != app:
+            continue
+        if isinstance(info, ArchiveInfo):
+            releases[str(Version(info.version))] = Release(name, target.length, info)
+        else:
+            patches.append(PatchEdge(name, target.length, info))
+    return Catalog(releases, tuple(patches), tuple(problems))
+
+
+def choose_update(
+    releases: Iterable[Release],
+    current: str,
+    channel: str,
+    skipped: Iterable[str] = (),
+    pinned: str | None = None,
+) -> Release | None:
+    """The release to move to from `current`, or None.
+
+    - pinned: only that version (even lower than current: a pin is a decision to stay there)
+    - otherwise the newest version above current visible on the channel, not skipped
+      (skipped = versions the user rolled back from; a newer release is not skipped)
+    - a required release between current and that newest one is installed first: the
+      publisher marked it as a step every client must go through (e.g. a migration)
+    """
+    current_v = Version(current)
+    by_version = {r.version: r for r in releases}
+    if pinned is not None:
+        release = by_version.get(Version(pinned))
+        return release if release is not None and release.version != current_v else None
+    skip = {Version(v) for v in skipped}
+    candidates = sorted(
+        v
+        for v, r in by_version.items()
+        if v > current_v and v not in skip and visible_on(v, channel)
+    )
+    if not candidates:
+        return None
+    for version in candidates:
+        if by_version[version].info.required and version != candidates[-1]:
+            return by_version[version]
+    return by_version[candidates[-1]]
+
+
+def plan_patch_chain(
+    patches: Iterable[PatchEdge],
+    current: str,
+    target: str,
+    full_length: int,
+    base_cached: bool,
+    ratio: float = PATCH_RATIO,
+) -> list[PatchEdge] | None:
+    """The cheapest patch chain current -> target by bytes (Dijkstra), or None for full archive.
+
+    None when the base tar of `current` is not cached, when no chain exists, or when the
+    chain's bytes are not below `ratio` x the full archive (a patch chain also costs CPU).
+    """
+    if not base_cached:
+        return None
+    start, goal = str(Version(current)), str(Version(target))
+    edges: dict[str, list[PatchEdge]] = {}
+    for edge in patches:
+        edges.setdefault(str(Version(edge.info.base)), []).append(edge)
+    best: dict[str, int] = {start: 0}
+    came_from: dict[str, PatchEdge] = {}
+    queue: list[tuple[int, str]] = [(0, start)]
+    while queue:
+        cost, node = heapq.heappop(queue)
+        if node == goal:
+            break
+        if cost > best.get(node, cost):
+            continue
+        for edge in edges.get(node, ()):
+            nxt = str(Version(edge.info.version))
+            new_cost = cost + edge.length
+            if new_cost < best.get(nxt, new_cost + 1):
+                best[nxt] = new_cost
+                came_from[nxt] = edge
+                heapq.heappush(queue, (new_cost, nxt))
+    if goal not in came_from or best[goal] >= ratio * full_length:
+        return None
+    chain: list[PatchEdge] = []
+    node = goal
+    while node != start:
+        edge = came_from[node]
+        chain.append(edge)
+        node = str(Version(edge.info.base))
+    return chain[::-1]

@@ -1,0 +1,275 @@
+"""User settings: one dataclass, one JSON file, one pure validation function.
+
+Imitates ngclient's `UpdaterConfig`: every knob in one place with a default. The file is the
+embedding application's `updater_config.json`; a missing file means defaults, and an invalid
+one is reported key by key (name, value, what is allowed) instead of half-applied.
+Standard library only: this module is on the application's start-up path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit  # already loaded by site: free
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+CONFIG_FILE_NAME = "updater_config.json"
+CHANNELS = ("stable", "beta", "alpha")  # same as client.formats.CHANNELS, without packaging
+LOOPBACK_HOSTS = ("127.0.0.1", "::1")  # not "localhost": a name can resolve anywhere
+
+
+class SettingsError(ValueError):
+    """The settings file (or a value given for a key) is not valid; .errors lists each problem."""
+
+    def __init__(self, errors: list[str], path: Path | None = None) -> None:
+        self.errors = errors
+        where = f"{path}: " if path else ""
+        super().__init__(where + "; ".join(errors))
+
+
+DEFAULTS: dict[str, Any] = {
+    "auto_check": True,
+    "check_interval_hours": 6,
+    "auto_download": True,
+    "auto_install": False,
+    "backup_before_update": True,
+    "max_backups": 5,
+    "update_channel": "stable",
+    "notifications": True,
+    "rollback_enabled": True,
+    # ordered mirrors: each {"metadata_url": "https://...", "targets_url": "https://..."}
+    "servers": [],
+    "max_download_mb": 1024,
+    "connect_timeout_seconds": 10,
+    "read_timeout_seconds": 30,
+    # wall-clock limit on one whole check or download, whatever the server does (slow retrieval)
+    "deadline_seconds": 900,
+    "ca_bundle": None,  # PEM file; None = the system's trust store (via certifi)
+    "backup_paths": [],
+    "install_root": None,  # None = the folder holding the settings file
+    "entry_point": "app.py",  # relative to the bundle root; .py files run with sys.executable
+    "dev_allow_http_loopback": False,  # development only: plain http to 127.0.0.1/::1
+}
+KEYS = tuple(DEFAULTS)
+
+
+class Settings:
+    """All settings with their defaults; a plain class (no dataclasses import at start-up)."""
+
+    auto_check: bool
+    check_interval_hours: float
+    auto_download: bool
+    auto_install: bool
+    backup_before_update: bool
+    max_backups: int
+    update_channel: str
+    notifications: bool
+    rollback_enabled: bool
+    servers: list[dict[str, str]]
+    max_download_mb: float
+    connect_timeout_seconds: float
+    read_timeout_seconds: float
+    deadline_seconds: float
+    ca_bundle: str | None
+    backup_paths: list[str]
+    install_root: str | None
+    entry_point: str
+    dev_allow_http_loopback: bool
+
+    def __init__(self, **values: Any) -> None:
+        unknown = set(values) - set(KEYS)
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        for key, default in DEFAULTS.items():
+            value = values.get(key, default)
+            setattr(self, key, json.loads(json.dumps(value)))  # a deep copy of plain JSON
+
+    def to_dict(self) -> dict[str, Any]:
+        return {key: getattr(self, key) for key in KEYS}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Settings) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return f"Settings({self.to_dict()!r})"
+
+
+_BOOLS = {
+    "auto_check",
+    "auto_download",
+    "auto_install",
+    "backup_before_update",
+    "notifications",
+    "rollback_enabled",
+    "dev_allow_http_loopback",
+}
+# key -> (low, high, integer only)
+_RANGES: dict[str, tuple[float, float, bool]] = {
+    "check_interval_hours": (0.001, 24 * 365, False),
+    "max_backups": (0, 100, True),
+    "max_download_mb": (1, 1024 * 1024, False),
+    "connect_timeout_seconds": (0.1, 600, False),
+    "read_timeout_seconds": (0.1, 3600, False),
+    "deadline_seconds": (1, 7 * 24 * 3600, False),
+}
+_OPTIONAL_STRS = {"ca_bundle", "install_root"}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_url(key: str, url: Any, allow_http_loopback: bool) -> str | None:
+    """An error message for a server URL, or None if it is acceptable."""
+    if not isinstance(url, str) or not url:
+        return f"{key}: {url!r} is not a URL; expected a string like 'https://updates.example.com/metadata'"
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname:
+        if allow_http_loopback and parts.hostname in LOOPBACK_HOSTS:
+            return None
+        return (
+            f"{key}: {url!r} uses plain http://; only https:// is allowed "
+            "(http:// to 127.0.0.1 or ::1 only with dev_allow_http_loopback = true)"
+        )
+    return f"{key}: {url!r} is not an https:// URL"
+
+
+def validate(data: Any) -> list[str]:
+    """Every problem in a settings mapping, each naming the key, the value and what is allowed."""
+    if not isinstance(data, dict):
+        return [f"settings must be a JSON object, got {type(data).__name__}"]
+    errors: list[str] = []
+    for key, value in data.items():
+        if key not in KEYS:
+            errors.append(f"unknown key {key!r} (value {value!r}); allowed keys: {', '.join(KEYS)}")
+        elif key in _BOOLS:
+            if not isinstance(value, bool):
+                errors.append(f"{key}: {value!r} is not allowed; expected true or false")
+        elif key in _RANGES:
+            low, high, integer = _RANGES[key]
+            kind = "an integer" if integer else "a number"
+            if not _is_number(value) or (integer and not isinstance(value, int)):
+                errors.append(
+                    f"{key}: {value!r} is not allowed; expected {kind} from {low} to {high}"
+                )
+            elif not low <= value <= high:
+                errors.append(
+                    f"{key}: {value!r} is out of range; expected {kind} from {low} to {high}"
+                )
+        elif key == "update_channel":
+            if value not in CHANNELS:
+                errors.append(
+                    f"update_channel: {value!r} is not allowed; use one of {', '.join(CHANNELS)}"
+                )
+        elif key in _OPTIONAL_STRS:
+            if value is not None and (not isinstance(value, str) or not value):
+                errors.append(f"{key}: {value!r} is not allowed; expected a path (string) or null")
+        elif key == "entry_point":
+            if (
+                not isinstance(value, str)
+                or not value
+                or os.path.isabs(value)
+                or ".." in Path(value).parts
+            ):
+                errors.append(
+                    f"entry_point: {value!r} is not allowed; expected a relative path inside the "
+                    "bundle, e.g. 'app.py' or 'bin/myapp'"
+                )
+        elif key == "backup_paths":
+            if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value):
+                errors.append(
+                    f"backup_paths: {value!r} is not allowed; expected a list of folder paths"
+                )
+        elif key == "servers":
+            errors.extend(_check_servers(value, bool(data.get("dev_allow_http_loopback", False))))
+    return errors
+
+
+def _check_servers(value: Any, allow_http_loopback: bool) -> list[str]:
+    expected = 'a list of {"metadata_url": "https://...", "targets_url": "https://..."}'
+    if not isinstance(value, list):
+        return [f"servers: {value!r} is not allowed; expected {expected}"]
+    errors = []
+    for index, server in enumerate(value):
+        if not isinstance(server, dict) or set(server) != {"metadata_url", "targets_url"}:
+            errors.append(f"servers[{index}]: {server!r} is not allowed; expected {expected}")
+            continue
+        for name in ("metadata_url", "targets_url"):
+            problem = check_url(f"servers[{index}].{name}", server[name], allow_http_loopback)
+            if problem:
+                errors.append(problem)
+    return errors
+
+
+def from_dict(data: dict[str, Any]) -> Settings:
+    """Settings from a mapping; raises SettingsError listing every problem."""
+    errors = validate(data)
+    if errors:
+        raise SettingsError(errors)
+    return Settings(**data)
+
+
+def load(path: Path) -> Settings:
+    """Read a settings file; a missing file means defaults. Raises SettingsError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except OSError as error:
+        raise SettingsError([f"cannot read settings file: {error.strerror}"], path) from None
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as error:
+        raise SettingsError(
+            [f"not valid JSON at line {error.lineno} column {error.colno}: {error.msg}"], path
+        ) from None
+    errors = validate(data)
+    if errors:
+        raise SettingsError(errors, path)
+    return from_dict(data)
+
+
+def parse_cli_value(key: str, text: str) -> Any:
+    """A value typed on the command line: JSON if it parses (true, 6, [..]), else a string."""
+    if key not in KEYS:
+        raise SettingsError([f"unknown key {key!r}; allowed keys: {', '.join(KEYS)}"])
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def with_value(settings: Settings, key: str, value: Any) -> Settings:
+    """A copy of settings with one key changed, validated as a whole. Raises SettingsError."""
+    return from_dict({**settings.to_dict(), key: value})
+
+
+def save(path: Path, settings: Settings) -> None:
+    """Write atomically (temp file in the same folder, fsync, rename over): never half a file."""
+    atomic_write_text(Path(path), json.dumps(settings.to_dict(), indent=2, sort_keys=True) + "\n")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Temp file in the same folder, fsync, rename over: readers see old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise

@@ -1,0 +1,252 @@
+"""Network I/O for ngclient: a `FetcherInterface` built on requests.
+
+Everything the TUF specification leaves to the transport lives here:
+HTTPS only (plain http only to loopback behind an explicit development flag), per-request
+connect/read timeouts plus one wall-clock deadline per operation (a server trickling a byte a
+second still fails in time: the slow-retrieval attack), never more bytes than the signed length
+or `max_download_mb` (endless data), progress callbacks, and HTTP Range resume of an
+interrupted target download. Verification stays in ngclient: a resumed file is checked whole
+against the signed length and hashes, and a file that fails is deleted, never resumed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+
+import requests
+from tuf.api import exceptions
+from tuf.ngclient import FetcherInterface
+
+from client.settings import LOOPBACK_HOSTS
+
+CHUNK = 1 << 20
+# (target name, bytes so far, total bytes)
+ProgressCallback = Callable[[str, int, int], None]
+
+
+class InsecureURLError(exceptions.DownloadError):
+    """A URL this client refuses to use (plain http outside development loopback)."""
+
+
+class DeadlineExceededError(exceptions.SlowRetrievalError):
+    """The operation's overall deadline passed (slow retrieval defence)."""
+
+
+@dataclass
+class _TargetDownload:
+    name: str
+    partial: Path  # resumable bytes of this target: named after its hash, so never mixed up
+    progress: ProgressCallback | None
+
+
+class Transport(FetcherInterface):
+    def __init__(
+        self,
+        *,
+        connect_timeout: float = 10,
+        read_timeout: float = 30,
+        deadline_seconds: float = 900,
+        max_download_bytes: int = 1 << 30,
+        ca_bundle: str | None = None,
+        allow_http_loopback: bool = False,
+    ) -> None:
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.deadline_seconds = deadline_seconds
+        self.max_download_bytes = max_download_bytes
+        self.allow_http_loopback = allow_http_loopback
+        self._session = requests.Session()
+        self._session.trust_env = False  # no proxy/netrc surprises from the environment
+        self._session.verify = ca_bundle if ca_bundle else True
+        self._session.headers["Accept-Encoding"] = "identity"  # bytes as signed, never decoded
+        self._deadline: float | None = None
+        self._target: _TargetDownload | None = None
+        self.bytes_received = 0
+        self.requests_made = 0
+        # last metadata bytes per URL: lets error messages name an expiry date
+        self.last_metadata: dict[str, bytes] = {}
+
+    # -- operation scope -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def operation(self, seconds: float | None = None) -> Iterator[None]:
+        """Everything inside shares one wall-clock deadline."""
+        previous = self._deadline
+        self._deadline = time.monotonic() + (seconds or self.deadline_seconds)
+        try:
+            yield
+        finally:
+            self._deadline = previous
+
+    @contextlib.contextmanager
+    def target(self, name: str, partial: Path, progress: ProgressCallback | None) -> Iterator[None]:
+        """Downloads inside are the target `name`: resumable in `partial`, with progress."""
+        self._target = _TargetDownload(name, partial, progress)
+        try:
+            yield
+        finally:
+            self._target = None
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- FetcherInterface --------------------------------------------------------------------
+
+    def check_url(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme == "https":
+            return
+        if parts.scheme == "http" and self.allow_http_loopback and parts.hostname in LOOPBACK_HOSTS:
+            return
+        raise InsecureURLError(
+            f"refusing {url}: only https:// is allowed (plain http only to 127.0.0.1/::1 "
+            "with dev_allow_http_loopback)"
+        )
+
+    def _remaining(self) -> float:
+        if self._deadline is None:
+            return self.deadline_seconds
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise DeadlineExceededError(
+                f"download deadline of {self.deadline_seconds:g} s exceeded: the server is too "
+                "slow or stalling (slow retrieval)"
+            )
+        return remaining
+
+    def _open(self, url: str, offset: int = 0) -> requests.Response:
+        self.check_url(url)
+        remaining = self._remaining()
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        self.requests_made += 1
+        try:
+            response = self._session.get(
+                url,
+                stream=True,
+                headers=headers,
+                allow_redirects=False,  # a redirect could leave https or the mirror
+                timeout=(min(self.connect_timeout, remaining), min(self.read_timeout, remaining)),
+            )
+        except requests.exceptions.Timeout as error:
+            raise exceptions.SlowRetrievalError(f"timed out connecting to {url}") from error
+        except requests.exceptions.SSLError as error:
+            raise exceptions.DownloadError(
+                f"TLS verification failed for {url}: the server's certificate is not trusted "
+                "(check ca_bundle)"
+            ) from error
+        except requests.exceptions.ConnectionError as error:
+            raise exceptions.DownloadError(
+                f"cannot connect to {url}: server unreachable"
+            ) from error
+        if response.status_code >= 300 and response.status_code != 416:
+            response.close()
+            raise exceptions.DownloadHTTPError(
+                f"{url}: HTTP {response.status_code} {response.reason}", response.status_code
+            )
+        return response
+
+    def _chunks(self, response: requests.Response) -> Iterator[bytes]:
+        """Body chunks as they arrive; the deadline is checked between reads."""
+        try:
+            while True:
+                self._remaining()
+                # read1: at most one socket read, so a trickling server cannot hold us in here
+                chunk = response.raw.read1(CHUNK, decode_content=False)
+                if not chunk:
+                    return
+                self.bytes_received += len(chunk)
+                yield chunk
+        except (requests.exceptions.RequestException, OSError) as error:
+            raise exceptions.SlowRetrievalError(f"download interrupted: {error}") from error
+        except Exception as error:  # urllib3 protocol/timeout errors
+            if isinstance(error, exceptions.DownloadError):
+                raise
+            raise exceptions.SlowRetrievalError(f"download interrupted: {error}") from error
+        finally:
+            response.close()
+
+    def _fetch(self, url: str) -> Iterator[bytes]:
+        return self._chunks(self._open(url))
+
+    @contextlib.contextmanager
+    def download_file(self, url: str, max_length: int) -> Iterator[IO[bytes]]:
+        if self._target is not None:
+            with self._download_target(url, max_length) as handle:
+                yield handle
+            return
+        data = bytearray()
+        for chunk in self.fetch(url):
+            data += chunk
+            if len(data) > max_length:
+                raise exceptions.DownloadLengthMismatchError(
+                    f"{url}: more than the allowed {max_length} bytes (endless data): refused"
+                )
+        self.last_metadata[url] = bytes(data)
+        with tempfile.TemporaryFile() as handle:
+            handle.write(data)
+            handle.seek(0)
+            yield handle
+
+    @contextlib.contextmanager
+    def _download_target(self, url: str, max_length: int) -> Iterator[IO[bytes]]:
+        """Download into the partial file, resuming it with a Range request if it exists."""
+        target = self._target
+        assert target is not None
+        if max_length > self.max_download_bytes:
+            raise exceptions.DownloadLengthMismatchError(
+                f"{target.name} is {max_length} bytes, above max_download_mb "
+                f"({self.max_download_bytes // (1 << 20)} MB): not downloaded"
+            )
+        partial = target.partial
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        offset = partial.stat().st_size if partial.exists() else 0
+        if offset >= max_length:  # cannot be a prefix of the signed file: start again
+            partial.unlink()
+            offset = 0
+        response = self._open(url, offset)
+        if offset and response.status_code == 200:
+            offset = 0  # the server ignores Range: take the whole body
+        elif offset and response.status_code != 206:
+            response.close()  # 416 or similar: the partial bytes are no use
+            offset = 0
+            response = self._open(url)
+        if response.status_code == 416:
+            response.close()
+            raise exceptions.DownloadHTTPError(f"{url}: HTTP 416", 416)
+        if response.status_code == 206 and not response.headers.get("Content-Range", "").startswith(
+            f"bytes {offset}-"
+        ):
+            response.close()
+            raise exceptions.DownloadError(f"{url}: server answered a different byte range")
+        received = offset
+        try:
+            with open(partial, "ab" if offset else "wb") as sink:
+                for chunk in self._chunks(response):
+                    received += len(chunk)
+                    if received > max_length:
+                        raise exceptions.DownloadLengthMismatchError(
+                            f"{target.name}: more than its signed length of {max_length} bytes "
+                            "(endless data): refused"
+                        )
+                    sink.write(chunk)
+                    if target.progress is not None:
+                        target.progress(target.name, received, max_length)
+        except exceptions.DownloadLengthMismatchError:
+            partial.unlink(missing_ok=True)
+            raise
+        # an interruption above keeps the partial file: the next attempt resumes from it
+        try:
+            with open(partial, "rb") as handle:
+                yield handle  # ngclient verifies length and hashes of the whole file here
+        finally:
+            # verified and copied, or failed verification: either way never resume these bytes
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)

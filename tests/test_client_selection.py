@@ -1,0 +1,113 @@
+"""Pure decisions: which release, which patch chain, health at start-up, check schedule."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from client.formats import ArchiveInfo, PatchInfo, archive_name, patch_name
+from client.layout import State, startup_decision
+from client.selection import PatchEdge, Release, catalog, choose_update, plan_patch_chain
+from client.updater import next_check_time
+
+
+def release(version: str, required: bool = False, length: int = 1000) -> Release:
+    info = ArchiveInfo(
+        app="app",
+        version=version,
+        channel="stable",
+        tar_size=1,
+        tar_sha256="0" * 64,
+        unpacked_size=1,
+        published="2026-01-01T00:00:00Z",
+        required=required,
+    )
+    return Release(archive_name("app", version), length, info)
+
+
+def edge(base: str, version: str, length: int) -> PatchEdge:
+    info = PatchInfo(app="app", version=version, base=base, codec="hdiffpatch-lzma2")
+    return PatchEdge(patch_name("app", base, version), length, info)
+
+
+RELEASES = [release(v) for v in ("1.0.0", "1.1.0", "1.2.0", "1.3.0b1", "1.3.0rc1", "1.4.0a1")]
+
+
+def test_channels() -> None:
+    assert choose_update(RELEASES, "1.0.0", "stable").info.version == "1.2.0"
+    assert choose_update(RELEASES, "1.0.0", "beta").info.version == "1.3.0rc1"
+    assert choose_update(RELEASES, "1.0.0", "alpha").info.version == "1.4.0a1"
+    assert choose_update(RELEASES, "1.2.0", "stable") is None
+
+
+def test_skipped_until_newer() -> None:
+    assert choose_update(RELEASES[:3], "1.1.0", "stable", skipped=["1.2.0"]) is None
+    newer = [*RELEASES[:3], release("1.3.0")]
+    assert choose_update(newer, "1.1.0", "stable", skipped=["1.2.0"]).info.version == "1.3.0"
+
+
+def test_pinned() -> None:
+    assert choose_update(RELEASES, "1.2.0", "stable", pinned="1.1.0").info.version == "1.1.0"
+    assert choose_update(RELEASES, "1.1.0", "stable", pinned="1.1.0") is None
+    assert choose_update(RELEASES, "1.0.0", "stable", pinned="9.9") is None
+
+
+def test_required_release_is_a_stepping_stone() -> None:
+    rels = [release("1.0.0"), release("1.1.0", required=True), release("1.2.0")]
+    assert choose_update(rels, "1.0.0", "stable").info.version == "1.1.0"
+    assert choose_update(rels, "1.1.0", "stable").info.version == "1.2.0"
+
+
+def test_catalog_ignores_other_apps_and_bad_metadata() -> None:
+    mine = release("1.0.0")
+    other = ArchiveInfo("other", "2.0.0", "stable", 1, "0" * 64, 1, "x")
+    targets = {
+        mine.name: SimpleNamespace(length=10, custom=mine.info.to_custom()),
+        archive_name("other", "2.0.0"): SimpleNamespace(length=10, custom=other.to_custom()),
+        "app-1.1.0.tar.gz": SimpleNamespace(length=10, custom={"updater": {"kind": "archive"}}),
+        "readme.txt": SimpleNamespace(length=1, custom={}),
+    }
+    cat = catalog("app", targets)
+    assert list(cat.releases) == ["1.0.0"] and not cat.patches and len(cat.problems) == 1
+
+
+def test_patch_chain_cheapest_path() -> None:
+    edges = [
+        edge("1.0.0", "1.1.0", 100),
+        edge("1.1.0", "1.2.0", 100),
+        edge("1.0.0", "1.2.0", 500),
+        edge("1.1.0", "1.3.0", 50),
+        edge("1.2.0", "1.3.0", 10),
+    ]
+    chain = plan_patch_chain(edges, "1.0.0", "1.3.0", 1000, True)
+    assert [e.name for e in chain] == [
+        "app-1.1.0.from-1.0.0.patch",
+        "app-1.3.0.from-1.1.0.patch",
+    ]
+    assert [e.info.version for e in plan_patch_chain(edges, "1.0.0", "1.2.0", 1000, True)] == [
+        "1.1.0",
+        "1.2.0",
+    ]
+
+
+def test_patch_chain_falls_back_to_full() -> None:
+    edges = [edge("1.0.0", "1.1.0", 790)]
+    assert plan_patch_chain(edges, "1.0.0", "1.1.0", 1000, True)  # 790 < 800
+    assert plan_patch_chain(edges, "1.0.0", "1.1.0", 900, True) is None  # not cheap enough
+    assert plan_patch_chain(edges, "1.0.0", "1.1.0", 1000, False) is None  # no base cached
+    assert plan_patch_chain(edges, "0.9.0", "1.1.0", 1000, True) is None  # no path
+
+
+def test_startup_decision() -> None:
+    assert startup_decision(State(), "1.0") == "ok"
+    pending = {"version": "1.1", "previous": "1.0", "starts": 0}
+    assert startup_decision(State(pending=pending), "1.1") == "trial"
+    assert startup_decision(State(pending={**pending, "starts": 1}), "1.1") == "rollback"
+    assert startup_decision(State(pending=pending), "1.0") == "clear"  # switch never happened
+    orphan = {**pending, "starts": 1, "previous": None}
+    assert startup_decision(State(pending=orphan), "1.1") == "clear"
+
+
+def test_next_check_time() -> None:
+    assert next_check_time(None, 6, 10, now=1000.0) == 1000.0
+    assert next_check_time(1000.0, 6, 10, now=2000.0) == 1000.0 + 6 * 3600 + 10
+    assert next_check_time(5000.0, 6, 10, now=2000.0) == 2000.0  # clock went back
