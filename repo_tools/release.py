@@ -7,7 +7,6 @@ a single published file changes (see repository.Transaction).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,7 +15,7 @@ from pathlib import Path
 from packaging.version import Version
 from tuf.api.metadata import TargetFile, Targets
 
-from client.archive import BundleError, check_bundle, gunzip_file, gzip_file, write_bundle_tar
+from client.archive import check_bundle, gunzip_file, gzip_file, write_bundle_tar
 from client.codec import CODEC_NAME, make_patch
 from client.formats import (
     ArchiveInfo,
@@ -89,20 +88,13 @@ def _resolve_bundle(config: PublisherConfig, request: ReleaseRequest) -> Path:
     return Path(config.bundle)
 
 
-def _stamp_bundle(
-    source: Path, destination: Path, roles: RoleSet, app: str, version: Version
-) -> None:
-    """Copy the bundle and add what an installed copy needs: trusted root, its own version."""
-    check_bundle(source)  # clear errors for links out, unreadable files, empty folder
-    try:
-        shutil.copytree(source, destination, symlinks=True)
-    except shutil.Error as error:
-        raise BundleError(f"cannot copy bundle {source}: {error}") from error
-    info_dir = destination / BUNDLE_INFO_DIR
-    info_dir.mkdir(exist_ok=True)
-    (info_dir / "root.json").write_bytes(roles.root.to_bytes(SERIALIZER))
+def bundle_info_files(roles: RoleSet, app: str, version: Version) -> dict[str, bytes]:
+    """What an installed copy needs inside its bundle: the trusted root and its own version."""
     release = {"app": app, "version": str(version), "channel": channel_of(version)}
-    (info_dir / "release.json").write_text(json.dumps(release, indent=2) + "\n")
+    return {
+        f"{BUNDLE_INFO_DIR}/root.json": roles.root.to_bytes(SERIALIZER),
+        f"{BUNDLE_INFO_DIR}/release.json": (json.dumps(release, indent=2) + "\n").encode(),
+    }
 
 
 def _add_target(
@@ -142,10 +134,13 @@ def release(repo: Path, keys: Path, request: ReleaseRequest) -> ReleaseResult:
     config = load_config(repo)
     with locked(repo):
         roles = load_roles(repo)
-        stored_keys = keystore.load_all(keys)
         archives = released_archives(roles.targets.signed)
         new = next_version(archives, request.bump, request.channel, request.version)
         bundle = _resolve_bundle(config, request)
+        check_bundle(bundle)  # clear errors for links out, unreadable files, empty folder
+        stored_keys = keystore.load_all(keys)
+        for role in ("targets", "snapshot", "timestamp"):  # before the slow part
+            _require_keys(roles, role, stored_keys)
         transaction = Transaction(repo)
         try:
             result = _build(repo, transaction, roles, stored_keys, config, request, bundle, new)
@@ -173,16 +168,10 @@ def _build(
     app = config.app_name
     targets = roles.targets.signed
     archives = released_archives(targets)
-    # fail on missing keys before the slow part
-    for role in ("targets", "snapshot", "timestamp"):
-        _require_keys(roles, role, stored_keys)
 
-    stamped = transaction.scratch / "bundle"
-    _stamp_bundle(bundle, stamped, roles, app, new)
     tar_path = transaction.scratch / f"{app}-{new}.tar"
     with open(tar_path, "wb") as sink:
-        digest = write_bundle_tar(stamped, sink)
-    shutil.rmtree(stamped)
+        digest = write_bundle_tar(bundle, sink, bundle_info_files(roles, app, new))
     archive_path = transaction.scratch / archive_name(app, new)
     gzip_file(tar_path, archive_path)
     info = ArchiveInfo(

@@ -1,0 +1,325 @@
+"""repo-tools end to end as a real subprocess: releases, refresh, verify, prune, bad inputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.publisher_support import make_bundle, run_tools, tree_digest
+
+
+@pytest.fixture
+def repo_env(tmp_path: Path) -> tuple[Path, Path, Path]:
+    repo, keys = tmp_path / "repo", tmp_path / "keys"
+    result = run_tools(
+        repo, keys, "init", "--app-name", "bot", "--root-keys", "3", "--root-threshold", "2"
+    )
+    assert result.returncode == 0, result.stderr
+    return repo, keys, make_bundle(tmp_path / "bundle")
+
+
+def release(repo: Path, keys: Path, bundle: Path, *args: str) -> str:
+    result = run_tools(repo, keys, "release", "--bundle", str(bundle), *args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_init_creates_keys_outside_repository_and_refuses_overwrite(repo_env) -> None:
+    repo, keys, _ = repo_env
+    assert sorted(p.name for p in (keys / "offline").iterdir()) == [
+        "root-1.pem",
+        "root-2.pem",
+        "root-3.pem",
+    ]
+    assert oct((keys / "online" / "timestamp.pem").stat().st_mode & 0o777) == "0o600"
+    assert not list(repo.rglob("*.pem"))
+    root = json.loads((repo / "metadata" / "1.root.json").read_text())
+    assert root["signed"]["roles"]["root"]["threshold"] == 2
+    assert root["signed"]["consistent_snapshot"] is True
+    again = run_tools(repo, keys, "init", "--app-name", "bot")
+    assert again.returncode == 1
+    assert "--force" in again.stderr
+
+
+def test_init_refuses_keys_inside_repository(tmp_path: Path) -> None:
+    result = run_tools(tmp_path / "repo", tmp_path / "repo" / "keys", "init", "--app-name", "x")
+    assert result.returncode == 1
+    assert "inside the repository folder" in result.stderr
+    assert not (tmp_path / "repo" / "keys").exists()
+
+
+def test_init_refuses_git_trackable_keys(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    result = run_tools(tmp_path / "repo", tmp_path / "mykeys", "init", "--app-name", "x")
+    assert result.returncode == 1
+    assert "git could track it" in result.stderr
+    (tmp_path / ".gitignore").write_text("mykeys/\n")
+    assert (
+        run_tools(tmp_path / "repo", tmp_path / "mykeys", "init", "--app-name", "x").returncode == 0
+    )
+
+
+def test_release_sequence_with_channels_hotfix_and_promotion(repo_env) -> None:
+    repo, keys, bundle = repo_env
+    assert release(repo, keys, bundle, "--bump", "major") == "1.0.0"
+    make_bundle(bundle, "beta")
+    assert release(repo, keys, bundle, "--bump", "minor", "--channel", "beta") == "1.1.0b1"
+    make_bundle(bundle, "hotfix")
+    assert release(repo, keys, bundle, "--bump", "patch", "--notes", "fix") == "1.0.1"
+    assert release(repo, keys, bundle, "--channel", "stable") == "1.1.0"
+    status = json.loads(run_tools(repo, keys, "status", "--json").stdout)
+    assert status["latest"] == {"stable": "1.1.0", "beta": "1.1.0", "alpha": "1.1.0"}
+    assert status["releases"] == ["1.0.0", "1.0.1", "1.1.0b1", "1.1.0"]
+    targets = json.loads((repo / "metadata" / "targets.json").read_text())["signed"]["targets"]
+    hotfix = targets["bot-1.0.1.tar.gz"]["custom"]["updater"]
+    assert hotfix["notes"] == "fix" and hotfix["channel"] == "stable"
+    assert targets["bot-1.1.0.from-1.0.1.patch"]["custom"]["updater"]["base"] == "1.0.1"
+    assert "bot-1.1.0.from-1.1.0b1.patch" in targets
+    verify = run_tools(repo, keys, "verify")
+    assert verify.returncode == 0, verify.stderr
+
+
+def test_bundle_carries_root_and_release_info(repo_env, tmp_path: Path) -> None:
+    repo, keys, bundle = repo_env
+    release(repo, keys, bundle, "--bump", "minor")
+    archive = next((repo / "targets").glob("*.bot-0.1.0.tar.gz"))
+    shutil.unpack_archive(archive, tmp_path / "out", format="gztar")
+    info = json.loads((tmp_path / "out" / ".update" / "release.json").read_text())
+    assert info == {"app": "bot", "version": "0.1.0", "channel": "stable"}
+    shipped_root = (tmp_path / "out" / ".update" / "root.json").read_bytes()
+    assert shipped_root == (repo / "metadata" / "root.json").read_bytes()
+    assert not (bundle / ".update").exists()  # the publisher's folder is not modified
+
+
+def test_refresh_is_idempotent_and_reports_missing_root_keys(repo_env, tmp_path: Path) -> None:
+    repo, keys, _ = repo_env
+    assert run_tools(repo, keys, "refresh").stdout.strip() == "nothing due"
+    before = tree_digest(repo)
+    assert run_tools(repo, keys, "refresh").stdout.strip() == "nothing due"
+    assert tree_digest(repo) == before
+    forced = run_tools(repo, keys, "refresh", "--force")
+    assert forced.returncode == 0 and "timestamp" in forced.stdout
+    shutil.move(keys / "offline", tmp_path / "vault")
+    blocked = run_tools(repo, keys, "refresh", "--force")
+    assert blocked.returncode == 1
+    assert "root expires" in blocked.stderr and "2 of its key(s)" in blocked.stderr
+
+
+def test_verify_fails_within_expiry_margin(repo_env) -> None:
+    repo, keys, _ = repo_env
+    result = run_tools(repo, keys, "verify", "--within", "10")
+    assert result.returncode == 1
+    assert "timestamp expires" in result.stderr
+
+
+def test_prune_keeps_channel_heads_and_a_verifiable_repository(repo_env) -> None:
+    repo, keys, bundle = repo_env
+    for n in range(4):
+        make_bundle(bundle, f"v{n}")
+        release(repo, keys, bundle, "--bump", "patch")
+    make_bundle(bundle, "beta")
+    release(repo, keys, bundle, "--bump", "minor", "--channel", "beta")
+    result = run_tools(repo, keys, "prune", "--keep", "2")
+    assert result.returncode == 0, result.stderr
+    status = json.loads(run_tools(repo, keys, "status", "--json").stdout)
+    assert status["releases"] == ["0.0.4", "0.1.0b1"]
+    names = [p.name.split(".", 1)[1] for p in (repo / "targets").iterdir()]
+    assert sorted(names) == [
+        "bot-0.0.4.tar.gz",
+        "bot-0.1.0b1.from-0.0.4.patch",
+        "bot-0.1.0b1.tar.gz",
+    ]
+    assert run_tools(repo, keys, "verify").returncode == 0
+
+
+# --- bad input: clear error, non-zero exit, repository unchanged -------------------------
+
+
+def assert_refused(repo: Path, keys: Path, before: dict, result, *fragments: str) -> None:
+    assert result.returncode == 1, result.stdout + result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+    assert tree_digest(repo) == before
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty"])
+def test_missing_or_empty_bundle(repo_env, tmp_path: Path, kind: str) -> None:
+    repo, keys, _ = repo_env
+    bundle = tmp_path / "nothing"
+    if kind == "empty":
+        bundle.mkdir()
+    before = tree_digest(repo)
+    result = run_tools(repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
+    assert_refused(repo, keys, before, result, str(bundle))
+
+
+def test_symlink_out_of_bundle(repo_env) -> None:
+    repo, keys, bundle = repo_env
+    (bundle / "secrets").symlink_to("/etc/passwd")
+    before = tree_digest(repo)
+    result = run_tools(repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
+    assert_refused(repo, keys, before, result, "points outside the bundle")
+
+
+def test_unreadable_file_in_bundle(repo_env, tmp_path: Path) -> None:
+    repo, keys, bundle = repo_env
+    (bundle / "locked.dat").write_text("x")
+    (bundle / "locked.dat").chmod(0)
+    before = tree_digest(repo)
+    command = [
+        sys.executable,
+        "-m",
+        "repo_tools",
+        "--repo",
+        str(repo),
+        "--keys",
+        str(keys),
+        "release",
+        "--bump",
+        "patch",
+        "--bundle",
+        str(bundle),
+    ]
+    if os.geteuid() == 0:  # root reads everything: drop the capabilities that allow it
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert_refused(repo, keys, before, result, "cannot read", "locked.dat")
+
+
+def test_version_not_higher_than_its_series(repo_env) -> None:
+    repo, keys, bundle = repo_env
+    release(repo, keys, bundle, "--version", "1.0.2")
+    before = tree_digest(repo)
+    result = run_tools(repo, keys, "release", "--version", "1.0.1", "--bundle", str(bundle))
+    assert_refused(repo, keys, before, result, "not higher than 1.0.2")
+
+
+def test_release_without_keys(repo_env, tmp_path: Path) -> None:
+    repo, _, bundle = repo_env
+    before = tree_digest(repo)
+    result = run_tools(
+        repo, tmp_path / "nokeys", "release", "--bump", "patch", "--bundle", str(bundle)
+    )
+    assert_refused(repo, tmp_path / "nokeys", before, result, "no usable key for the targets role")
+
+
+def test_wrong_key_for_a_role(repo_env, tmp_path: Path) -> None:
+    repo, keys, bundle = repo_env
+    other = tmp_path / "other"
+    run_tools(tmp_path / "repo2", other, "init", "--app-name", "bot")
+    shutil.copy(other / "online" / "snapshot.pem", keys / "online" / "snapshot.pem")
+    before = tree_digest(repo)
+    result = run_tools(repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
+    assert_refused(repo, keys, before, result, "snapshot role")
+
+
+def test_corrupted_metadata_on_disk(repo_env) -> None:
+    repo, keys, bundle = repo_env
+    release(repo, keys, bundle, "--bump", "patch")
+    snapshot = next(p for p in (repo / "metadata").glob("*.snapshot.json") if p.name[0] == "2")
+    snapshot.write_text(snapshot.read_text()[:-40])
+    before = tree_digest(repo)
+    result = run_tools(repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
+    assert_refused(repo, keys, before, result, "corrupted", snapshot.name)
+    assert run_tools(repo, keys, "verify").returncode == 1
+
+
+def test_disk_full_simulated_by_file_size_limit(repo_env) -> None:
+    repo, keys, bundle = repo_env
+    release(repo, keys, bundle, "--bump", "patch")
+    (bundle / "big.bin").write_bytes(os.urandom(3 << 20))
+    before = tree_digest(repo)
+    code = (
+        "import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20)); "
+        "from repo_tools.cli import main; sys.argv[0] = 'repo-tools'; main()"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "--repo",
+            str(repo),
+            "--keys",
+            str(keys),
+            "release",
+            "--bump",
+            "patch",
+            "--bundle",
+            str(bundle),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert_refused(repo, keys, before, result, "too large")
+    assert not (repo / ".repo-tools-staging").exists()
+
+
+def test_disk_full_on_a_small_filesystem(repo_env, tmp_path: Path) -> None:
+    repo, keys, bundle = repo_env
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount)], capture_output=True
+        ).returncode
+        != 0
+    ):
+        pytest.skip("this machine does not allow mounting a tmpfs (covered by the size-limit test)")
+    try:
+        small_repo = mount / "repo"
+        shutil.copytree(repo, small_repo)
+        (bundle / "big.bin").write_bytes(os.urandom(1 << 20))
+        before = tree_digest(small_repo)
+        result = run_tools(small_repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
+        assert_refused(small_repo, keys, before, result, "disk full")
+        assert not (small_repo / ".repo-tools-staging").exists()
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_release_killed_half_way_leaves_repository_as_before(repo_env) -> None:
+    repo, keys, bundle = repo_env
+    release(repo, keys, bundle, "--bump", "patch")
+    # enough real content that patching takes a noticeable moment
+    site = Path(shutil.__file__).parent
+    shutil.copytree(site / "email", bundle / "email")
+    shutil.copytree(site / "asyncio", bundle / "asyncio")
+    (bundle / "blob.bin").write_bytes(b"".join(p.read_bytes() for p in site.glob("*.py")) * 4)
+    before = tree_digest(repo)
+    command = [
+        sys.executable,
+        "-m",
+        "repo_tools",
+        "--repo",
+        str(repo),
+        "--keys",
+        str(keys),
+        "release",
+        "--bump",
+        "patch",
+        "--bundle",
+        str(bundle),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    staged = repo / ".repo-tools-staging" / "targets"
+    deadline = time.monotonic() + 60
+    while not (staged.exists() and any(staged.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    assert tree_digest(repo) == before
+    assert run_tools(repo, keys, "verify").returncode == 0
+    assert release(repo, keys, bundle, "--bump", "patch") == "0.0.2"
+    assert not (repo / ".repo-tools-staging").exists()
