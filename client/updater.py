@@ -321,7 +321,7 @@ class Updater:
 
     def _targets(self, ng: Any) -> dict[str, Any]:
         # ngclient has no public listing: the verified top-level targets role is the catalog
-        return dict(ng._trusted_set.targets.signed.targets)
+        return dict(ng._trusted_set.targets.targets)
 
     # -- check -----------------------------------------------------------------------------
 

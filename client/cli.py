@@ -1,0 +1,410 @@
+"""`update-client`: the command line over the same Updater an application embeds.
+
+    update-client [--config FILE] [--install-root DIR] [--json] COMMAND
+
+Exit codes (also in docs/client.md): 0 success, 1 error, 2 no update available (or nothing
+to install / roll back to), 3 busy (another updater works on this install root),
+4 invalid settings, 5 install root not set up, 64 bad command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from client.errors import UpdateError
+from client.settings import SettingsError
+
+EXIT_OK, EXIT_ERROR, EXIT_NO_UPDATE, EXIT_BUSY, EXIT_CONFIG, EXIT_NOT_SET_UP, EXIT_USAGE = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    64,
+)
+_EXIT_BY_KIND = {"busy": EXIT_BUSY, "config": EXIT_CONFIG, "not_set_up": EXIT_NOT_SET_UP}
+
+
+class Done(Exception):
+    """Leave with an exit code after output was written."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+class Context:
+    def __init__(self, config: Path | None, install_root: Path | None, as_json: bool) -> None:
+        self.config, self.install_root, self.as_json = config, install_root, as_json
+        self._updater: Any = None
+
+    def updater(self, strict: bool = True) -> Any:
+        """The Updater for this install root; with strict, invalid settings stop the command."""
+        from client.updater import Updater
+
+        if self._updater is None:
+            if self.config is None and self.install_root is None:
+                self.install_root = Path.cwd()
+            self._updater = Updater.from_config(self.config, self.install_root)
+        if strict and self._updater.settings_error is not None:
+            fail(self, EXIT_CONFIG, f"invalid settings: {self._updater.settings_error}", "config")
+        return self._updater
+
+    def out(self, data: dict[str, Any], text: str) -> None:
+        if self.as_json:
+            click.echo(json.dumps(data, indent=2, default=str))
+        elif text:
+            click.echo(text)
+
+
+def fail(ctx: Context, code: int, message: str, kind: str = "error") -> None:
+    if ctx.as_json:
+        click.echo(json.dumps({"ok": False, "error": message, "kind": kind, "exit_code": code}))
+    click.echo(f"error: {message}", err=True)
+    raise Done(code)
+
+
+def guarded(ctx: Context, action: Any) -> Any:
+    """Run an updater action: UpdateError/SettingsError become a message and an exit code."""
+    try:
+        return action()
+    except SettingsError as error:
+        fail(ctx, EXIT_CONFIG, str(error), "config")
+    except UpdateError as error:
+        fail(ctx, _EXIT_BY_KIND.get(error.kind, EXIT_ERROR), error.message, error.kind)
+    except OSError as error:
+        from client.errors import describe
+
+        problem = describe(error)
+        fail(ctx, EXIT_ERROR, problem.message, problem.kind)
+
+
+def _progress_bars(ctx: Context, updater: Any) -> None:
+    """tqdm bars on stderr for downloads, only in an interactive terminal."""
+    if ctx.as_json or not sys.stderr.isatty():
+        return
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def on_event(event: Any) -> None:
+        if event.kind != "download_progress":
+            return
+        name, done, total = event.data["name"], event.data["done"], event.data["total"]
+        bar = bars.get(name)
+        if bar is None:
+            bar = bars[name] = tqdm(total=total, unit="B", unit_scale=True, desc=name, leave=True)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    updater.on_event(on_event)
+
+
+@click.group()
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Settings file.")
+@click.option(
+    "--install-root",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Install root (default: the settings file's folder, or the current folder).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+@click.pass_context
+def cli(
+    click_ctx: click.Context, config: Path | None, install_root: Path | None, as_json: bool
+) -> None:
+    """Verified updates for an installed application (see docs/client.md)."""
+    click_ctx.obj = Context(config, install_root, as_json)
+
+
+@cli.command()
+@click.option(
+    "--install-root", "root", required=True, type=click.Path(path_type=Path, file_okay=False)
+)
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Release archive or bundle folder.",
+)
+@click.option(
+    "--server",
+    "servers",
+    nargs=2,
+    multiple=True,
+    metavar="METADATA_URL TARGETS_URL",
+    help="An update mirror (repeat for more, in order of preference).",
+)
+@click.option("--ca-bundle", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--channel", type=click.Choice(["stable", "beta", "alpha"]))
+@click.option("--dev-allow-http-loopback", is_flag=True, help="Development only.")
+@click.pass_obj
+def setup(
+    ctx: Context,
+    root: Path,
+    source: Path,
+    servers: tuple[tuple[str, str], ...],
+    ca_bundle: Path | None,
+    channel: str | None,
+    dev_allow_http_loopback: bool,
+) -> None:
+    """Create an install root from a release archive or bundle folder (first install)."""
+    from client.install import InstallError
+    from client.install import setup as do_setup
+    from client.layout import Layout
+
+    overrides: dict[str, Any] = {}
+    if servers:
+        overrides["servers"] = [{"metadata_url": m, "targets_url": t} for m, t in servers]
+    if ca_bundle:
+        overrides["ca_bundle"] = str(ca_bundle.absolute())
+    if channel:
+        overrides["update_channel"] = channel
+    if dev_allow_http_loopback:
+        overrides["dev_allow_http_loopback"] = True
+    layout = Layout(root)
+    try:
+        release = do_setup(layout, source, overrides)
+    except SettingsError as error:
+        fail(ctx, EXIT_CONFIG, str(error), "config")
+    except (InstallError, OSError, ValueError) as error:
+        fail(ctx, EXIT_ERROR, str(error), "install")
+    from client import history
+
+    history.append(
+        layout.history_file, "setup", to_version=release["version"], channel=release["channel"]
+    )
+    ctx.out(
+        {"ok": True, "install_root": str(layout.root), **release},
+        f"installed {release['app']} {release['version']} in {layout.root}",
+    )
+
+
+def _info_text(info: Any) -> str:
+    size = f"{info.download_bytes:,} bytes"
+    notes = f"\n  notes: {info.notes}" if info.notes else ""
+    required = " (required)" if info.required else ""
+    versions = f"{info.from_version} -> {info.version}{required}"
+    return f"update available: {versions} by {info.method}, {size}{notes}"
+
+
+@cli.command()
+@click.pass_obj
+def check(ctx: Context) -> None:
+    """Check for an update (exit 2 if none)."""
+    updater = ctx.updater()
+    info = guarded(ctx, updater.check)
+    if info is None:
+        current = updater.layout.current_version()
+        ctx.out(
+            {"ok": True, "update": None, "current_version": current}, f"{current} is up to date"
+        )
+        raise Done(EXIT_NO_UPDATE)
+    ctx.out({"ok": True, "update": info.to_dict()}, _info_text(info))
+
+
+@cli.command()
+@click.pass_obj
+def download(ctx: Context) -> None:
+    """Check, then download and verify the update (exit 2 if none)."""
+    updater = ctx.updater()
+    _progress_bars(ctx, updater)
+    info = guarded(ctx, updater.download)
+    if info is None:
+        ctx.out({"ok": True, "update": None}, "no update available")
+        raise Done(EXIT_NO_UPDATE)
+    ctx.out({"ok": True, "downloaded": info.to_dict()}, f"downloaded and verified {info.version}")
+
+
+@cli.command()
+@click.pass_obj
+def install(ctx: Context) -> None:
+    """Install the downloaded update (exit 2 if nothing was downloaded)."""
+    updater = ctx.updater()
+    version = guarded(ctx, updater.install)
+    if version is None:
+        ctx.out({"ok": True, "installed": None}, "nothing downloaded to install: run `download`")
+        raise Done(EXIT_NO_UPDATE)
+    ctx.out({"ok": True, "installed": version}, f"installed {version}")
+
+
+@cli.command()
+@click.pass_obj
+def update(ctx: Context) -> None:
+    """Check, download and install (exit 2 if up to date)."""
+    updater = ctx.updater()
+    _progress_bars(ctx, updater)
+    version = guarded(ctx, updater.update)
+    if version is None:
+        current = updater.layout.current_version()
+        ctx.out(
+            {"ok": True, "installed": None, "current_version": current}, f"{current} is up to date"
+        )
+        raise Done(EXIT_NO_UPDATE)
+    ctx.out({"ok": True, "installed": version}, f"installed {version}")
+
+
+@cli.command()
+@click.argument("version", required=False)
+@click.option(
+    "--restore-data", is_flag=True, help="Also restore the user data saved when VERSION was left."
+)
+@click.pass_obj
+def rollback(ctx: Context, version: str | None, restore_data: bool) -> None:
+    """Switch back to the previous version, or to VERSION (offline, instant)."""
+    updater = ctx.updater(strict=False)  # rollback must work even when the settings are broken
+    result = guarded(ctx, lambda: updater.rollback(version, restore_data=restore_data))
+    ctx.out({"ok": True, "current_version": result}, f"rolled back to {result}")
+
+
+@cli.command()
+@click.pass_obj
+def confirm(ctx: Context) -> None:
+    """Confirm the current version is healthy (what the app's confirm_healthy() does)."""
+    updater = ctx.updater(strict=False)
+    updater.running_version = updater.layout.current_version()
+    confirmed = guarded(ctx, updater.confirm_healthy)
+    ctx.out(
+        {"ok": True, "confirmed": confirmed}, "confirmed" if confirmed else "nothing to confirm"
+    )
+
+
+@cli.command()
+@click.option("--limit", type=click.IntRange(min=1), help="Only the last N events.")
+@click.pass_obj
+def history(ctx: Context, limit: int | None) -> None:
+    """Show the update history (oldest first)."""
+    records = ctx.updater(strict=False).history(limit)
+    if ctx.as_json:
+        click.echo(json.dumps(records, indent=2))
+        return
+    for r in records:
+        versions = " -> ".join(v for v in (r.get("from_version"), r.get("to_version")) if v)
+        error = f"  {r['error']}" if r.get("error") else ""
+        click.echo(f"{r.get('time')}  {r.get('event'):<16} {r.get('result'):<7} {versions}{error}")
+
+
+@cli.command()
+@click.pass_obj
+def status(ctx: Context) -> None:
+    """Current and kept versions, channel, last check, pending update."""
+    updater = ctx.updater(strict=False)
+    if not updater.layout.is_set_up():
+        fail(
+            ctx,
+            EXIT_NOT_SET_UP,
+            f"{updater.layout.root} is not set up: run `update-client setup`",
+            "not_set_up",
+        )
+    s = updater.status()
+    pending = s["pending_update"]
+    pending_text = f"{pending['version']} ({pending['method']})" if pending else "none"
+    lines = [
+        f"app:              {s['app']}",
+        f"current version:  {s['current_version']}",
+        f"kept versions:    {', '.join(s['kept_versions'])}",
+        f"channel:          {s['channel']}",
+        f"last check:       {s['last_check'] or 'never'}",
+        f"next check:       {s['next_check'] or 'automatic checks off'}",
+        f"pending update:   {pending_text}",
+    ]
+    if s["awaiting_health_confirmation"]:
+        lines.append(
+            f"unconfirmed:      {s['awaiting_health_confirmation']} (not yet confirmed healthy)"
+        )
+    if s["skipped_versions"]:
+        lines.append(f"skipped:          {', '.join(s['skipped_versions'])}")
+    if s["settings_error"]:
+        lines.append(f"SETTINGS INVALID: {s['settings_error']} (updates disabled)")
+    ctx.out(s, "\n".join(lines))
+
+
+@cli.group()
+def config() -> None:
+    """Read or change settings (saved atomically)."""
+
+
+@config.command("get")
+@click.argument("key", required=False)
+@click.pass_obj
+def config_get(ctx: Context, key: str | None) -> None:
+    """Print one setting (or all of them)."""
+    from client.settings import KEYS
+
+    settings = ctx.updater().settings.to_dict()
+    if key is None:
+        ctx.out(settings, "\n".join(f"{k} = {json.dumps(v)}" for k, v in settings.items()))
+        return
+    if key not in KEYS:
+        fail(ctx, EXIT_CONFIG, f"unknown key {key!r}; allowed keys: {', '.join(KEYS)}", "config")
+    ctx.out({key: settings[key]}, json.dumps(settings[key]))
+
+
+@config.command("set")
+@click.argument("key")
+@click.argument("value")
+@click.pass_obj
+def config_set(ctx: Context, key: str, value: str) -> None:
+    """Change one setting; VALUE is JSON (true, 12, "beta", [...]) or a plain string."""
+    from client.settings import parse_cli_value
+
+    updater = ctx.updater(strict=False)  # `config set` is how a broken file gets repaired
+    if updater.settings_error is not None:
+        fail(ctx, EXIT_CONFIG, f"fix the settings file first: {updater.settings_error}", "config")
+    guarded(ctx, lambda: updater.set_setting(key, parse_cli_value(key, value)))
+    ctx.out(
+        {"ok": True, key: getattr(updater.settings, key)},
+        f"{key} = {json.dumps(getattr(updater.settings, key))}",
+    )
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_obj
+def launch(ctx: Context, args: tuple[str, ...]) -> None:
+    """Apply the health rule (roll back a version that never confirmed), then run the app."""
+    from client.updater import STARTUP_DONE_ENV
+
+    updater = ctx.updater(strict=False)
+    if not updater.layout.is_set_up():
+        fail(ctx, EXIT_NOT_SET_UP, f"{updater.layout.root} is not set up", "not_set_up")
+    updater.running_version = updater.layout.current_version()
+    guarded(ctx, updater.apply_startup_decision)
+    current = updater.layout.current_version()
+    entry = updater.layout.current_link / updater.settings.entry_point
+    if not entry.is_file():
+        fail(ctx, EXIT_ERROR, f"entry point {entry} does not exist (setting entry_point)")
+    os.environ[STARTUP_DONE_ENV] = current or ""
+    argv = [sys.executable, str(entry)] if entry.suffix == ".py" else [str(entry)]
+    sys.stdout.flush()
+    os.execv(argv[0], [*argv, *args])
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Entry point returning the exit code (tests call this in-process too)."""
+    try:
+        cli.main(args=argv, prog_name="update-client", standalone_mode=False)
+    except Done as done:
+        return done.code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return EXIT_ERROR
+    except click.UsageError as error:
+        error.show()
+        return EXIT_USAGE
+    except click.ClickException as error:
+        error.show()
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def main() -> None:
+    """The `update-client` console script."""
+    sys.exit(run())
