@@ -10,7 +10,7 @@ import sys
 import time
 
 # name -> module; each module has run(quick: bool) and may have unavailable() -> str | None
-MODULES = ["codec", "apply"]
+MODULES = ["codec", "apply", "metadata"]
 
 
 def main(argv: list[str] | None = None) -> int:
