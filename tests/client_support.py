@@ -32,7 +32,7 @@ def write_app(bundle: Path, label: str, size: int = 300_000) -> Path:
 
     rng = random.Random(7)  # same "random" bytes every release: incompressible but patchable
     data = bytearray(rng.randbytes(size))
-    data[1000:1000 + len(label)] = label.encode()
+    data[1000 : 1000 + len(label)] = label.encode()
     (bundle / "lib" / "data.bin").write_bytes(bytes(data))
     return bundle
 
@@ -41,7 +41,8 @@ class Publisher:
     """A real TUF repository made by repo-tools in a temporary folder."""
 
     def __init__(self, base: Path, app: str = "demo") -> None:
-        self.repo, self.keys, self.bundle, self.app = base / "repo", base / "keys", base / "bundle", app
+        self.repo, self.keys, self.bundle = base / "repo", base / "keys", base / "bundle"
+        self.app = app
         repo_tools(self.repo, self.keys, "init", "--app-name", app)
 
     def release(self, *args: str, label: str | None = None) -> str:
