@@ -254,3 +254,134 @@ def serve(obj: Context, host: str, port: int, tls: bool, tls_dir: Path) -> None:
         click.echo(f"  ca_bundle:    {ca_file.resolve()}", err=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Private key file to create (public part: OUT.pub.json).",
+)
+@click.pass_obj
+def keygen(obj: Context, out: Path) -> None:
+    """Create a root key for a key holder (offline); share only the .pub.json file."""
+    from repo_tools.ceremony import keygen as do_keygen
+
+    public = run_guarded(lambda: do_keygen(out, obj.repo))
+    click.echo(f"private key {out} (keep it offline); public key {public}")
+
+
+@main.group()
+def ceremony() -> None:
+    """Offline root signing: rotate keys, change root keys or threshold."""
+
+
+@ceremony.command("begin")
+@click.option(
+    "--rotate",
+    multiple=True,
+    type=click.Choice(["targets", "snapshot", "timestamp"]),
+    help="Give this online role a new key (repeatable).",
+)
+@click.option(
+    "--add-root-key",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="Public key file (.pub.json from keygen) of a new root key holder.",
+)
+@click.option("--remove-root-key", multiple=True, help="Key id (or unique prefix) to remove.")
+@click.option("--root-threshold", type=int, help="New number of root signatures required.")
+@click.pass_obj
+def ceremony_begin(
+    obj: Context,
+    rotate: tuple[str, ...],
+    add_root_key: tuple[Path, ...],
+    remove_root_key: tuple[str, ...],
+    root_threshold: int | None,
+) -> None:
+    """Draft the next root version with the requested changes."""
+    from repo_tools import ceremony as steps
+
+    draft = run_guarded(
+        lambda: steps.begin(
+            obj.repo,
+            obj.keys,
+            list(rotate),
+            list(add_root_key),
+            list(remove_root_key),
+            root_threshold,
+        )
+    )
+    click.echo(
+        f"draft root version {draft.signed.version} in {steps.draft_path(obj.repo)}; "
+        "each root key holder now runs `repo-tools ceremony sign --key FILE`"
+    )
+
+
+@ceremony.command("sign")
+@click.option(
+    "--key",
+    type=click.Path(path_type=Path, exists=True),
+    required=True,
+    help="A root private key file (current or new root key).",
+)
+@click.pass_obj
+def ceremony_sign(obj: Context, key: Path) -> None:
+    """Add one root key holder's signature to the draft."""
+    from repo_tools import ceremony as steps
+
+    keyid = run_guarded(lambda: steps.sign_draft(obj.repo, key))
+    click.echo(
+        f"signed with {keyid[:12]}; {run_guarded(lambda: steps.status(obj.repo)).describe()}"
+    )
+
+
+@ceremony.command("status")
+@click.pass_obj
+def ceremony_status(obj: Context) -> None:
+    """Signatures collected so far against the thresholds."""
+    from repo_tools import ceremony as steps
+
+    progress = run_guarded(lambda: steps.status(obj.repo))
+    click.echo(progress.describe() + ("; ready to finish" if progress.complete else ""))
+
+
+@ceremony.command("finish")
+@click.pass_obj
+def ceremony_finish(obj: Context) -> None:
+    """Publish the signed root; put rotated keys in place and re-sign their roles."""
+    from repo_tools import ceremony as steps
+
+    version = run_guarded(lambda: steps.finish(obj.repo, obj.keys))
+    click.echo(f"published root version {version}")
+
+
+@ceremony.command("abort")
+@click.pass_obj
+def ceremony_abort(obj: Context) -> None:
+    """Drop the draft and any new online keys it created."""
+    from repo_tools import ceremony as steps
+
+    run_guarded(lambda: steps.abort(obj.repo, obj.keys))
+    click.echo("ceremony aborted")
+
+
+@main.command("rotate-key")
+@click.argument("role", type=click.Choice(["targets", "snapshot", "timestamp"]))
+@click.pass_obj
+def rotate_key(obj: Context, role: str) -> None:
+    """Replace an online role's key; finishes at once if enough root keys are at hand."""
+    from repo_tools import ceremony as steps
+
+    run_guarded(lambda: steps.begin(obj.repo, obj.keys, [role], [], [], None))
+    run_guarded(lambda: steps.sign_with_local_root_keys(obj.repo, obj.keys))
+    progress = run_guarded(lambda: steps.status(obj.repo))
+    if not progress.complete:
+        click.echo(
+            f"{progress.describe()}: collect the missing signatures with "
+            "`repo-tools ceremony sign --key FILE`, then `repo-tools ceremony finish`"
+        )
+        sys.exit(1)
+    version = run_guarded(lambda: steps.finish(obj.repo, obj.keys))
+    click.echo(f"rotated the {role} key; published root version {version}")

@@ -1,0 +1,274 @@
+"""Offline root signing ceremonies: key rotation and root changes with a threshold of holders.
+
+A ceremony is a draft of the next root version in `<repo>/ceremony/` (never published):
+1. `begin` writes the draft: rotated online keys (a new key is generated next to the old one
+   as `online/<role>.next.pem`), root keys added or removed, a new threshold.
+2. each holder runs `sign --key their-root-key.pem` on the draft (the file can travel between
+   offline machines; only signatures are added).
+3. `finish` checks the draft carries a threshold of signatures from the current root keys
+   *and* from the new root keys (what every client checks), publishes it, puts rotated online
+   keys in place (old ones kept in `retired/`) and re-signs the roles they sign.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from securesystemslib.signer import SSlibKey
+from tuf.api.exceptions import UnsignedMetadataError
+from tuf.api.metadata import Metadata, Root
+
+from repo_tools import keys as keystore
+from repo_tools.config import load_config
+from repo_tools.repository import (
+    SERIALIZER,
+    RepoError,
+    Transaction,
+    load_roles,
+    locked,
+    sign,
+    snapshot_entry,
+    timestamp_entry,
+)
+
+CEREMONY_DIR = "ceremony"
+DRAFT_NAME = "root.draft.json"
+_CASCADE = {"targets": ["targets", "snapshot", "timestamp"], "snapshot": ["snapshot", "timestamp"]}
+
+
+class CeremonyError(RepoError):
+    pass
+
+
+def draft_path(repo: Path) -> Path:
+    return repo / CEREMONY_DIR / DRAFT_NAME
+
+
+def next_key_path(keys: Path, role: str) -> Path:
+    return keys / "online" / f"{role}.next.pem"
+
+
+def write_public_key(path: Path, key: SSlibKey) -> None:
+    path.write_text(json.dumps({"keyid": key.keyid, **key.to_dict()}, indent=2) + "\n")
+
+
+def read_public_key(path: Path) -> SSlibKey:
+    try:
+        data = json.loads(path.read_text())
+        return SSlibKey.from_dict(data.pop("keyid"), data)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CeremonyError(f"{path} is not a public key file from `repo-tools keygen`") from error
+
+
+def keygen(path: Path, repo: Path) -> Path:
+    """A new root key for a holder: private key at path, public part at path + .pub.json."""
+    if path.exists():
+        raise CeremonyError(f"{path} exists: choose a new file name")
+    stored = keystore.generate(path, repo)
+    public = path.with_name(path.name + ".pub.json")
+    write_public_key(public, stored.signer.public_key)
+    return public
+
+
+def begin(
+    repo: Path,
+    keys: Path,
+    rotate: list[str],
+    add_root_keys: list[Path],
+    remove_root_keys: list[str],
+    threshold: int | None,
+) -> Metadata[Root]:
+    config = load_config(repo)
+    with locked(repo):
+        if draft_path(repo).exists():
+            raise CeremonyError(
+                f"a ceremony is already in progress ({draft_path(repo)}): finish it or "
+                "run `repo-tools ceremony abort`"
+            )
+        roles = load_roles(repo)
+        draft = Metadata.from_bytes(roles.root.to_bytes(SERIALIZER))
+        try:
+            _change_root(
+                draft.signed, keys, repo, rotate, add_root_keys, remove_root_keys, threshold
+            )
+        except BaseException:
+            for role in rotate:  # a failed begin leaves no half-rotated key behind
+                next_key_path(keys, role).unlink(missing_ok=True)
+            raise
+        draft.signed.version += 1
+        draft.signed.expires = datetime.now(UTC).replace(microsecond=0) + timedelta(
+            days=config.expiry_days["root"]
+        )
+        draft.signatures.clear()
+        draft_path(repo).parent.mkdir(exist_ok=True)
+        draft.to_file(str(draft_path(repo)), SERIALIZER)
+        return draft
+
+
+def _change_root(
+    root: Root,
+    keys: Path,
+    repo: Path,
+    rotate: list[str],
+    add_root_keys: list[Path],
+    remove_root_keys: list[str],
+    threshold: int | None,
+) -> None:
+    """Apply the requested key changes to the draft's signed root (validated first)."""
+    for role in rotate:
+        if role not in keystore.ONLINE_ROLES:
+            raise CeremonyError(
+                f"cannot rotate {role!r} here: rotate one of {', '.join(keystore.ONLINE_ROLES)}"
+                "; root keys change with --add-root-key/--remove-root-key"
+            )
+        if next_key_path(keys, role).exists():
+            raise CeremonyError(f"{next_key_path(keys, role)} exists: abort the old ceremony")
+    new_root_keys = [read_public_key(p) for p in add_root_keys]
+    for key in new_root_keys:
+        root.add_key(key, "root")
+    for prefix in remove_root_keys:
+        matches = [k for k in root.roles["root"].keyids if k.startswith(prefix)]
+        if len(matches) != 1:
+            raise CeremonyError(f"root key id {prefix!r} matches {len(matches)} keys")
+        root.revoke_key(matches[0], "root")
+    if threshold is not None:
+        root.roles["root"].threshold = threshold
+    if not 1 <= root.roles["root"].threshold <= len(root.roles["root"].keyids):
+        raise CeremonyError(
+            f"root threshold {root.roles['root'].threshold} needs between 1 and "
+            f"{len(root.roles['root'].keyids)} root keys"
+        )
+    for role in rotate:
+        new_key = keystore.generate(next_key_path(keys, role), repo)
+        for keyid in list(root.roles[role].keyids):
+            root.revoke_key(keyid, role)
+        root.add_key(new_key.signer.public_key, role)
+
+
+def _load_draft(repo: Path) -> Metadata[Root]:
+    if not draft_path(repo).exists():
+        raise CeremonyError("no ceremony in progress: start one with `repo-tools ceremony begin`")
+    return Metadata.from_file(str(draft_path(repo)))
+
+
+def sign_draft(repo: Path, key_file: Path) -> str:
+    draft = _load_draft(repo)
+    stored = keystore.load(key_file)
+    roles = load_roles(repo)
+    allowed = set(roles.root.signed.roles["root"].keyids) | set(draft.signed.roles["root"].keyids)
+    if stored.keyid not in allowed:
+        raise CeremonyError(
+            f"{key_file} is not a root key of the current or the new root: nothing signed"
+        )
+    draft.sign(stored.signer, append=True)
+    draft.to_file(str(draft_path(repo)), SERIALIZER)
+    return stored.keyid
+
+
+def sign_with_local_root_keys(repo: Path, keys: Path) -> int:
+    """Sign the draft with every root key found in `<keys>/offline/`; returns how many."""
+    draft = _load_draft(repo)
+    old_keyids = set(load_roles(repo).root.signed.roles["root"].keyids)
+    allowed = old_keyids | set(draft.signed.roles["root"].keyids)
+    signed = 0
+    for path in sorted((keys / "offline").glob("*.pem")):
+        stored = keystore.load(path)
+        if stored.keyid in allowed:
+            draft.sign(stored.signer, append=True)
+            signed += 1
+    draft.to_file(str(draft_path(repo)), SERIALIZER)
+    return signed
+
+
+@dataclass
+class CeremonyStatus:
+    version: int
+    old_signed: int
+    old_threshold: int
+    new_signed: int
+    new_threshold: int
+
+    @property
+    def complete(self) -> bool:
+        return self.old_signed >= self.old_threshold and self.new_signed >= self.new_threshold
+
+    def describe(self) -> str:
+        return (
+            f"root version {self.version}: {self.old_signed}/{self.old_threshold} signatures from "
+            f"the current root keys, {self.new_signed}/{self.new_threshold} from the new root keys"
+        )
+
+
+def status(repo: Path) -> CeremonyStatus:
+    draft = _load_draft(repo)
+    old = load_roles(repo).root.signed
+    old_result = old.get_verification_result("root", draft.signed_bytes, draft.signatures)
+    new_result = draft.signed.get_verification_result("root", draft.signed_bytes, draft.signatures)
+    return CeremonyStatus(
+        draft.signed.version,
+        len(old_result.signed),
+        old_result.threshold,
+        len(new_result.signed),
+        new_result.threshold,
+    )
+
+
+def finish(repo: Path, keys: Path) -> int:
+    config = load_config(repo)
+    with locked(repo):
+        progress = status(repo)
+        if not progress.complete:
+            raise CeremonyError(f"not enough signatures yet: {progress.describe()}")
+        draft = _load_draft(repo)
+        roles = load_roles(repo)
+        try:
+            roles.root.verify_delegate("root", draft)
+            draft.verify_delegate("root", draft)
+        except UnsignedMetadataError as error:
+            raise CeremonyError(f"draft root does not verify: {error}") from error
+        rotated = [r for r in keystore.ONLINE_ROLES if next_key_path(keys, r).exists()]
+        resign = sorted(
+            {r for role in rotated for r in _CASCADE.get(role, [role])},
+            key=["targets", "snapshot", "timestamp"].index,
+        )
+        roles.root = draft
+        stored = keystore.load_all(keys)
+        transaction = Transaction(repo)
+        try:
+            for role in resign:
+                md = roles.by_name(role)
+                if role == "snapshot":
+                    md.signed.meta["targets.json"] = snapshot_entry(roles.targets)
+                if role == "timestamp":
+                    md.signed.snapshot_meta = timestamp_entry(roles.snapshot)
+                sign(md, draft.signed, stored, config.expiry_days[role])
+            transaction.write_roles(roles, {"root", *resign})
+            transaction.commit()
+        except BaseException:
+            transaction.abort()
+            raise
+        _retire_rotated_keys(keys, rotated)
+        shutil.rmtree(repo / CEREMONY_DIR)
+        return draft.signed.version
+
+
+def _retire_rotated_keys(keys: Path, rotated: list[str]) -> None:
+    retired = keys / "retired"
+    retired.mkdir(exist_ok=True, mode=0o700)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    for role in rotated:
+        current = keystore.online_key_path(keys, role)
+        if current.exists():
+            current.rename(retired / f"{role}-{stamp}.pem")
+        next_key_path(keys, role).rename(current)
+
+
+def abort(repo: Path, keys: Path) -> None:
+    with locked(repo):
+        for role in keystore.ONLINE_ROLES:
+            next_key_path(keys, role).unlink(missing_ok=True)
+        shutil.rmtree(repo / CEREMONY_DIR, ignore_errors=True)
