@@ -385,3 +385,24 @@ def rotate_key(obj: Context, role: str) -> None:
         sys.exit(1)
     version = run_guarded(lambda: steps.finish(obj.repo, obj.keys))
     click.echo(f"rotated the {role} key; published root version {version}")
+
+
+@main.command()
+@click.option(
+    "--to",
+    "destination",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder served by the static host (document root, mounted bucket, ...).",
+)
+@click.option("--delete", is_flag=True, help="Remove files no longer in the repository.")
+@click.pass_obj
+def publish(obj: Context, destination: Path, delete: bool) -> None:
+    """Copy metadata/ and targets/ to DIR in upload order (timestamp last)."""
+    from repo_tools.publish import publish as do_publish
+
+    result = run_guarded(lambda: do_publish(obj.repo, destination, delete))
+    click.echo(
+        f"published {len(result.copied)} changed file(s) to {destination}"
+        + (f", deleted {len(result.deleted)}" if result.deleted else "")
+    )

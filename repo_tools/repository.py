@@ -214,11 +214,11 @@ class Transaction:
         targets_dir(self.repo).mkdir(parents=True, exist_ok=True)
         for path in sorted(self.staged_targets.iterdir()):
             os.replace(path, targets_dir(self.repo) / path.name)
-        for path in sorted(self.staged_metadata.iterdir(), key=_upload_rank):
+        for path in sorted(self.staged_metadata.iterdir(), key=upload_rank):
             os.replace(path, metadata_dir(self.repo) / path.name)
 
 
-def _upload_rank(path: Path) -> tuple[int, str]:
+def upload_rank(path: Path) -> tuple[int, str]:
     """Root versions first, then targets, snapshot, and timestamp last."""
     name = path.name
     for rank, role in enumerate(("root", "targets", "snapshot", "timestamp")):

@@ -323,3 +323,23 @@ def test_release_killed_half_way_leaves_repository_as_before(repo_env) -> None:
     assert run_tools(repo, keys, "verify").returncode == 0
     assert release(repo, keys, bundle, "--bump", "patch") == "0.0.2"
     assert not (repo / ".repo-tools-staging").exists()
+
+
+def test_publish_copies_in_upload_order_and_is_incremental(repo_env, tmp_path: Path) -> None:
+    repo, keys, bundle = repo_env
+    release(repo, keys, bundle, "--bump", "patch")
+    site = tmp_path / "site"
+    first = run_tools(repo, keys, "publish", "--to", str(site))
+    assert first.returncode == 0, first.stderr
+    assert tree_digest(site) == tree_digest(repo)
+    make_bundle(bundle, "two")
+    release(repo, keys, bundle, "--bump", "patch")
+    run_tools(repo, keys, "prune", "--keep", "1")
+    second = run_tools(repo, keys, "publish", "--to", str(site), "--delete")
+    assert second.returncode == 0, second.stderr
+    assert tree_digest(site) == tree_digest(repo)
+    from repo_tools.publish import upload_plan
+
+    order = [p.name for p in upload_plan(repo)]
+    assert order[-1] == "timestamp.json"
+    assert max(i for i, n in enumerate(order) if n.endswith(".tar.gz")) < order.index("1.root.json")
