@@ -408,3 +408,7 @@ def run(argv: list[str] | None = None) -> int:
 def main() -> None:
     """The `update-client` console script."""
     sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

@@ -42,8 +42,10 @@ def append(
     line = json.dumps(record, sort_keys=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     # O_APPEND: concurrent writers (there should be none, see the lock) still never interleave
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
+        if os.fstat(fd).st_size and os.lseek(fd, -1, os.SEEK_END) >= 0 and os.read(fd, 1) != b"\n":
+            line = "\n" + line  # a torn last line (crash mid-write) stays on its own line
         os.write(fd, line.encode("utf-8"))
     finally:
         os.close(fd)
