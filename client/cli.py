@@ -347,7 +347,7 @@ def config_get(ctx: Context, key: str | None) -> None:
     ctx.out({key: settings[key]}, json.dumps(settings[key]))
 
 
-@config.command("set")
+@config.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("key")
 @click.argument("value")
 @click.pass_obj
