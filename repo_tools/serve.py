@@ -28,16 +28,21 @@ class _RepositoryHandler(http.server.SimpleHTTPRequestHandler):
             return
         super().do_HEAD()
 
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+        if not self.server.quiet:  # type: ignore[attr-defined]
+            super().log_message(format, *args)
+
     def list_directory(self, path):  # type: ignore[no-untyped-def]
         self.send_error(404)
         return None
 
 
 def make_server(
-    repo: Path, host: str, port: int, tls_dir: Path | None
+    repo: Path, host: str, port: int, tls_dir: Path | None, quiet: bool = False
 ) -> tuple[http.server.ThreadingHTTPServer, Path | None]:
     handler = partial(_RepositoryHandler, directory=str(repo))
     server = http.server.ThreadingHTTPServer((host, port), handler)
+    server.quiet = quiet  # type: ignore[attr-defined]
     ca_file = None
     if tls_dir is not None:
         import trustme
