@@ -10,7 +10,7 @@ import sys
 import time
 
 # name -> module; each module has run(quick: bool) and may have unavailable() -> str | None
-MODULES = ["codec", "apply", "metadata"]
+MODULES = ["codec", "apply", "metadata", "check", "startup", "download"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,104 @@
+"""Start-up cost of embedding the client: a small application, whole process, with and without.
+
+Three variants of the same small app (it imports json and pathlib and prints one line), each
+started as a new ``python`` process and timed from spawn to exit:
+
+* bare: the app alone;
+* ours: plus ``from client import Updater; Updater.from_config(p).start()`` on a real install
+  root (the background thread waits before doing any work, so the app exits at once);
+* stock: plus ``import tufup.client`` (what an app using stock tufup imports at start-up).
+
+Rounds alternate the three variants (so background noise hits all alike) after warm-up runs;
+medians are reported, with the number of modules each variant loads. Target (issue 3): ours
+adds at most 20 ms.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.table import print_table
+
+TITLE = "start-up cost: a small app started with and without the update client"
+ROUNDS = 30
+WARMUP = 3
+
+APP = """\
+import json, pathlib, sys
+{extra}
+if len(sys.argv) > 2:
+    print(json.dumps(len(sys.modules)))
+else:
+    print("ready", pathlib.Path(sys.argv[0]).name)
+"""
+VARIANTS = {
+    "bare": "",
+    "ours": "from client import Updater\nUpdater.from_config(sys.argv[1]).start()",
+    "stock": "import tufup.client",
+}
+
+
+def unavailable() -> str | None:
+    for module in ("client.updater", "client.cli", "repo_tools.release"):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} does not exist yet"
+    return None
+
+
+def _time(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def run(quick: bool = False) -> None:
+    from bench.fixtures import demo as make_demo
+
+    rounds = 15 if quick else ROUNDS
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp, make_demo(Path(tmp)) as demo:
+        scripts = {}
+        for name, extra in VARIANTS.items():
+            scripts[name] = Path(tmp, f"app_{name}.py")
+            scripts[name].write_text(APP.format(extra=extra))
+        commands = {n: [sys.executable, str(p), str(demo.config)] for n, p in scripts.items()}
+        modules = {
+            n: json.loads(subprocess.run(c + ["count"], check=True, capture_output=True).stdout)
+            for n, c in commands.items()
+        }
+        for _ in range(WARMUP):
+            for command in commands.values():
+                _time(command)
+        times: dict[str, list[float]] = {n: [] for n in commands}
+        for _ in range(rounds):
+            for name, command in commands.items():
+                times[name].append(_time(command))
+        hyperfine = shutil.which("hyperfine")
+    med = {n: statistics.median(t) for n, t in times.items()}
+    added = {n: med[n] - med["bare"] for n in med}
+    print_table(
+        f"{TITLE}: median of {rounds} rounds, whole process",
+        ["", "bare app", "ours", "stock tufup", "ours/stock (added)", "target", "met"],
+        [
+            ["process wall time", *(f"{med[n] * 1e3:.1f} ms" for n in commands), "", "", ""],
+            ["added by the updater", "", f"{added['ours'] * 1e3:.1f} ms",
+             f"{added['stock'] * 1e3:.1f} ms", f"{added['ours'] / added['stock']:.3f}",
+             "<= 20 ms", "yes" if added["ours"] <= 0.020 else "NO"],
+            ["modules loaded", *(modules[n] for n in commands), "", "", ""],
+        ],
+    )  # fmt: skip
+    spread = {n: (min(t) * 1e3, max(t) * 1e3) for n, t in times.items()}
+    print("  min/max ms: " + ", ".join(f"{n} {lo:.0f}/{hi:.0f}" for n, (lo, hi) in spread.items()))
+    if hyperfine:
+        print(f"  (hyperfine is at {hyperfine}; this benchmark uses its own alternating timing)")
+
+
+if __name__ == "__main__":
+    run()
