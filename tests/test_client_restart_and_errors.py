@@ -7,12 +7,11 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from tuf.api.metadata import Metadata
 
-from client import Updater, UpdateError
+from client import UpdateError, Updater
 from repo_tools.keys import load as load_key
 from tests.client_support import Publisher, install_root, repo_tools, write_app
 
