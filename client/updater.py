@@ -419,7 +419,7 @@ class Updater:
 
     def _fetch_target(self, ng: Any, transport: Any, name: str) -> Path:
         """A verified copy of target `name` in cache/targets (downloaded unless cached)."""
-        from tuf.api.exceptions import RepositoryError
+        from tuf.api.exceptions import LengthOrHashMismatchError, RepositoryError
 
         info = ng.get_targetinfo(name)
         if info is None:
@@ -429,8 +429,20 @@ class Updater:
             return destination
         digest = next(iter(info.hashes.values()))
         partial = self.layout.targets_dir / f".{digest}.{name}.part"
-        with transport.target(name, partial, self._progress()):
-            ng.download_target(info, str(destination))
+        resumed = partial.exists()
+        try:
+            with transport.target(name, partial, self._progress()):
+                ng.download_target(info, str(destination))
+        except LengthOrHashMismatchError:
+            if not resumed:
+                raise
+            # the kept prefix came from an earlier attempt (perhaps a hostile mirror, or a
+            # damaged cache) and poisoned the whole: the transport deleted it, so download the
+            # target once more from its first byte
+            _log().warning("resumed download of %s failed verification: downloading it whole", name)
+            partial.unlink(missing_ok=True)
+            with transport.target(name, partial, self._progress()):
+                ng.download_target(info, str(destination))
         return destination
 
     def _build_tar(
