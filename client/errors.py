@@ -123,6 +123,10 @@ def describe(
 
     if isinstance(error, UnsafeArchiveError):
         return UpdateError("unsafe_archive", f"archive refused: {detail}; nothing was installed")
+    from client.install import InstallError
+
+    if isinstance(error, InstallError):
+        return UpdateError("install", f"install refused: {detail}; nothing was installed")
     if isinstance(error, OSError):
         return UpdateError("io", f"file system error: {detail}")
     return UpdateError("internal", f"unexpected error ({type(error).__name__}): {detail}")
