@@ -39,7 +39,9 @@ def _chain(error: BaseException) -> str:
         text = str(current).strip()
         if text and text not in parts:
             parts.append(text)
-        current = current.__cause__ or current.__context__
+        # explicit causes only: an implicit __context__ is whatever failed before (e.g. the
+        # missing local copy ngclient tried first) and would make the message misleading
+        current = current.__cause__
     return ": ".join(parts) or type(error).__name__
 
 
