@@ -30,9 +30,7 @@ from repo_tools.repository import (
     Transaction,
     load_roles,
     locked,
-    sign,
-    snapshot_entry,
-    timestamp_entry,
+    resign,
 )
 
 CEREMONY_DIR = "ceremony"
@@ -231,22 +229,13 @@ def finish(repo: Path, keys: Path) -> int:
         except UnsignedMetadataError as error:
             raise CeremonyError(f"draft root does not verify: {error}") from error
         rotated = [r for r in keystore.ONLINE_ROLES if next_key_path(keys, r).exists()]
-        resign = sorted(
-            {r for role in rotated for r in _CASCADE.get(role, [role])},
-            key=["targets", "snapshot", "timestamp"].index,
-        )
+        roles_to_sign = {r for role in rotated for r in _CASCADE.get(role, [role])}
         roles.root = draft
         stored = keystore.load_all(keys)
         transaction = Transaction(repo)
         try:
-            for role in resign:
-                md = roles.by_name(role)
-                if role == "snapshot":
-                    md.signed.meta["targets.json"] = snapshot_entry(roles.targets)
-                if role == "timestamp":
-                    md.signed.snapshot_meta = timestamp_entry(roles.snapshot)
-                sign(md, draft.signed, stored, config.expiry_days[role])
-            transaction.write_roles(roles, {"root", *resign})
+            resign(roles, stored, config.expiry_days, roles_to_sign)
+            transaction.write_roles(roles, {"root", *roles_to_sign})
             transaction.commit()
         except BaseException:
             transaction.abort()

@@ -24,10 +24,8 @@ from repo_tools.repository import (
     locked,
     metadata_dir,
     prefixed_target_name,
-    sign,
-    snapshot_entry,
+    resign,
     targets_dir,
-    timestamp_entry,
 )
 
 KEEP_METADATA_VERSIONS = 3  # clients mid-update may still fetch the previous snapshot/targets
@@ -70,15 +68,10 @@ def prune(repo: Path, keys: Path, keep: int) -> list[str]:
         files = [prefixed_target_name(n, targets.targets[n].hashes["sha256"]) for n in removed]
         for name in removed:
             del targets.targets[name]
-        stored = keystore.load_all(keys)
-        days = config.expiry_days
+        stored_keys = keystore.load_all(keys)
         transaction = Transaction(repo)
         try:
-            sign(roles.targets, roles.root.signed, stored, days["targets"])
-            roles.snapshot.signed.meta["targets.json"] = snapshot_entry(roles.targets)
-            sign(roles.snapshot, roles.root.signed, stored, days["snapshot"])
-            roles.timestamp.signed.snapshot_meta = timestamp_entry(roles.snapshot)
-            sign(roles.timestamp, roles.root.signed, stored, days["timestamp"])
+            resign(roles, stored_keys, config.expiry_days, ["targets", "snapshot", "timestamp"])
             transaction.write_roles(roles, {"targets", "snapshot", "timestamp"})
             transaction.commit()
         except BaseException:

@@ -21,9 +21,7 @@ from repo_tools.repository import (
     Transaction,
     load_roles,
     locked,
-    sign,
-    snapshot_entry,
-    timestamp_entry,
+    resign,
 )
 
 ORDER = ("root", "targets", "snapshot", "timestamp")
@@ -107,13 +105,7 @@ def _resign(
 ) -> None:
     transaction = Transaction(repo)
     try:
-        for role in to_sign:
-            md = roles.by_name(role)
-            if role == "snapshot":
-                md.signed.meta["targets.json"] = snapshot_entry(roles.targets)
-            if role == "timestamp":
-                md.signed.snapshot_meta = timestamp_entry(roles.snapshot)
-            sign(md, roles.root.signed, stored, expiry_days[role])
+        resign(roles, stored, expiry_days, to_sign)
         transaction.write_roles(roles, set(to_sign))
         transaction.commit()
     except BaseException:

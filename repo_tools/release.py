@@ -36,9 +36,7 @@ from repo_tools.repository import (
     load_roles,
     locked,
     prefixed_target_name,
-    sign,
-    snapshot_entry,
-    timestamp_entry,
+    resign,
 )
 from repo_tools.verify import verify_repository
 from repo_tools.versioning import next_version, patch_bases
@@ -189,12 +187,7 @@ def _build(
     patches = _make_patches(repo, transaction, targets, app, new, tar_path.read_bytes(), archives)
     tar_path.unlink()
 
-    days = config.expiry_days
-    sign(roles.targets, roles.root.signed, stored_keys, days["targets"])
-    roles.snapshot.signed.meta["targets.json"] = snapshot_entry(roles.targets)
-    sign(roles.snapshot, roles.root.signed, stored_keys, days["snapshot"])
-    roles.timestamp.signed.snapshot_meta = timestamp_entry(roles.snapshot)
-    sign(roles.timestamp, roles.root.signed, stored_keys, days["timestamp"])
+    resign(roles, stored_keys, config.expiry_days, ["targets", "snapshot", "timestamp"])
     transaction.write_roles(roles, {"targets", "snapshot", "timestamp"})
 
     report = verify_repository(repo, 0, transaction.staged_metadata, transaction.staged_targets)

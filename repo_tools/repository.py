@@ -127,6 +127,24 @@ def sign(
         md.sign(key.signer, append=True)
 
 
+def resign(
+    roles: RoleSet,
+    stored_keys: list[StoredKey],
+    expiry_days: dict[str, int],
+    role_names: list[str] | set[str],
+) -> None:
+    """Re-sign roles in dependency order, pointing snapshot and timestamp at what is new."""
+    for role in ("root", "targets", "snapshot", "timestamp"):
+        if role not in role_names:
+            continue
+        md = roles.by_name(role)
+        if role == "snapshot":
+            md.signed.meta["targets.json"] = snapshot_entry(roles.targets)
+        if role == "timestamp":
+            md.signed.snapshot_meta = timestamp_entry(roles.snapshot)
+        sign(md, roles.root.signed, stored_keys, expiry_days[role])
+
+
 def snapshot_entry(targets: Metadata[Targets]) -> MetaFile:
     return MetaFile.from_data(targets.signed.version, targets.to_bytes(SERIALIZER), ["sha256"])
 
