@@ -98,6 +98,7 @@ class ArchiveInfo:
     published: str  # ISO 8601 UTC
     notes: str = ""
     required: bool = False
+    rollout: int = 100  # percent of installations offered this release (0 halts it)
     kind: str = "archive"
 
     def to_custom(self) -> dict[str, Any]:
@@ -125,6 +126,12 @@ def _require(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
+def _rollout(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
+        raise FormatError(f"{where}: rollout {value!r} is not a percentage from 0 to 100")
+    return value
+
+
 def parse_custom(target_path: str, custom: dict[str, Any] | None) -> ArchiveInfo | PatchInfo | None:
     """Read our custom metadata from a target; None for targets that are not ours."""
     data = (custom or {}).get(CUSTOM_KEY)
@@ -147,6 +154,7 @@ def parse_custom(target_path: str, custom: dict[str, Any] | None) -> ArchiveInfo
             published=_require(data, "published", str, where),
             notes=str(data.get("notes", "")),
             required=bool(data.get("required", False)),
+            rollout=_rollout(data.get("rollout", 100), where),
         )
     if kind == "patch":
         base = str(parse_version(_require(data, "base", str, where)))

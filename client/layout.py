@@ -43,6 +43,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
     "check_jitter_seconds": 0.0,
     "available": None,  # last update found: UpdateInfo as a dict
     "downloaded": None,  # verified tar ready to install: {"version", "tar", ...}
+    "rollout_bucket": None,  # 0-99, drawn once per install root: staged rollouts
 }
 
 
@@ -58,6 +59,7 @@ class State:
     check_jitter_seconds: float
     available: dict[str, Any] | None
     downloaded: dict[str, Any] | None
+    rollout_bucket: int | None
 
     def __init__(self, **values: Any) -> None:
         for key, default in _STATE_DEFAULTS.items():

@@ -75,6 +75,7 @@ def choose_update(
     channel: str,
     skipped: Iterable[str] = (),
     pinned: str | None = None,
+    bucket: int = 0,
 ) -> Release | None:
     """The release to move to from `current`, or None.
 
@@ -83,6 +84,8 @@ def choose_update(
       (skipped = versions the user rolled back from; a newer release is not skipped)
     - a required release between current and that newest one is installed first: the
       publisher marked it as a step every client must go through (e.g. a migration)
+    - staged rollout: a release reaches the installations whose bucket (0-99, drawn once per
+      install) is below its rollout percentage; 0 halts a release for everyone not on it yet
     """
     current_v = Version(current)
     by_version = {r.version: r for r in releases}
@@ -93,7 +96,10 @@ def choose_update(
     candidates = sorted(
         v
         for v, r in by_version.items()
-        if v > current_v and v not in skip and visible_on(v, channel)
+        if v > current_v
+        and v not in skip
+        and visible_on(v, channel)
+        and bucket < by_version[v].info.rollout
     )
     if not candidates:
         return None

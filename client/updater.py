@@ -330,12 +330,15 @@ class Updater:
 
         current = self.layout.current_version() or ""
         cat = catalog(state.app, self._targets(ng))
+        if state.rollout_bucket is None:  # drawn once, saved with the state by the caller
+            state.rollout_bucket = int(_random_uniform(0, 100)) % 100
         release = choose_update(
             cat.releases.values(),
             current,
             self.settings.update_channel,
             state.skipped,
             state.pinned,
+            state.rollout_bucket,
         )
         if release is None:
             return cat, None, None
@@ -812,6 +815,7 @@ class Updater:
             "awaiting_health_confirmation": (state.pending or {}).get("version"),
             "skipped_versions": state.skipped,
             "pinned_version": state.pinned,
+            "rollout_bucket": state.rollout_bucket,
             "updates_enabled": self.enabled,
             "settings_error": str(self.settings_error) if self.settings_error else None,
         }

@@ -128,6 +128,13 @@ def _ensure_demo_repository(obj: Context) -> None:
 @click.option("--required", is_flag=True, help="Clients install this release before newer ones.")
 @click.option("--version", "explicit_version", help="Use this exact version instead of a bump.")
 @click.option(
+    "--rollout",
+    type=click.IntRange(0, 100),
+    default=100,
+    show_default=True,
+    help="Percent of installations offered this release (staged rollout).",
+)
+@click.option(
     "--demo-keys-ok",
     is_flag=True,
     help="If no repository exists, create one with demonstration keys.",
@@ -142,6 +149,7 @@ def release(
     notes_file: Path | None,
     required: bool,
     explicit_version: str | None,
+    rollout: int,
     demo_keys_ok: bool,
 ) -> None:
     """Build, sign, verify and publish a new release; prints the new version."""
@@ -157,7 +165,7 @@ def release(
         if demo_keys_ok:
             _ensure_demo_repository(obj)
         text = notes_file.read_text() if notes_file else notes
-        request = ReleaseRequest(bump, channel, bundle, text, required, explicit_version)
+        request = ReleaseRequest(bump, channel, bundle, text, required, explicit_version, rollout)
         return do_release(obj.repo, obj.keys, request)
 
     result = run_guarded(action)
@@ -406,3 +414,15 @@ def publish(obj: Context, destination: Path, delete: bool) -> None:
         f"published {len(result.copied)} changed file(s) to {destination}"
         + (f", deleted {len(result.deleted)}" if result.deleted else "")
     )
+
+
+@main.command()
+@click.argument("version")
+@click.argument("percent", type=click.IntRange(0, 100))
+@click.pass_obj
+def rollout(obj: Context, version: str, percent: int) -> None:
+    """Set a release's staged-rollout percentage (0 halts it, 100 is everyone)."""
+    from repo_tools.rollout import set_rollout
+
+    previous = run_guarded(lambda: set_rollout(obj.repo, obj.keys, version, percent))
+    click.echo(f"{version}: rollout {previous}% -> {percent}%")

@@ -52,6 +52,7 @@ class ReleaseRequest:
     notes: str = ""
     required: bool = False
     version: str | None = None
+    rollout: int = 100
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,7 @@ def _build(
         published=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         notes=request.notes,
         required=request.required,
+        rollout=request.rollout,
     )
     _add_target(transaction, targets, archive_path, archive_path.name, info.to_custom())
     patches = _make_patches(repo, transaction, targets, app, new, tar_path.read_bytes(), archives)
