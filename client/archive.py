@@ -179,6 +179,10 @@ def gunzip_file(source: Path, destination: Path) -> None:
 def _checked_member(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo:
     if member.islnk():
         raise UnsafeArchiveError(f"archive member {member.name!r} is a hardlink: refused")
+    if member.name.startswith(("/", "\\")) or os.path.isabs(member.name):
+        # the data filter would quietly strip the leading '/': a bundle made by repo-tools
+        # never has one, so such an archive is refused rather than repaired
+        raise UnsafeArchiveError(f"archive member {member.name!r} has an absolute path: refused")
     try:
         # the standard library's 'data' filter: no absolute paths, no '..', no links out,
         # no device files, no setuid bits
