@@ -292,7 +292,14 @@ def launch(root: Path) -> str:
 
 
 class World:
-    def __init__(self, tmp: Path, published: Published, https_server: Callable, ca_file: Path):
+    def __init__(
+        self,
+        tmp: Path,
+        published: Published,
+        https_server: Callable,
+        ca_file: Path,
+        root: Path | None = None,
+    ):
         self.tmp = tmp
         self.repo, self.keys = tmp / "repo", tmp / "keys"
         shutil.copytree(published.repo, self.repo)
@@ -301,7 +308,7 @@ class World:
         self.ca_file = ca_file
         self.hook: Callable[[Handler], bool] | None = None
         self.server = https_server(self.repo, self._dispatch)
-        self.root = tmp / "install"
+        self.root = root or tmp / "install"
         self.settings: dict[str, Any] = {"deadline_seconds": 60, "read_timeout_seconds": 10}
         self.layout: Layout = install_root(
             self.root, _Pub(self.repo), "1.0.0", [self.server.url], ca_file, **self.settings
