@@ -57,6 +57,7 @@ class Transport(FetcherInterface):
         max_download_bytes: int = 1 << 30,
         ca_bundle: str | None = None,
         allow_http_loopback: bool = False,
+        proxy: str = "system",
     ) -> None:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -64,7 +65,9 @@ class Transport(FetcherInterface):
         self.max_download_bytes = max_download_bytes
         self.allow_http_loopback = allow_http_loopback
         self._session = requests.Session()
-        self._session.trust_env = False  # no proxy/netrc surprises from the environment
+        # no netrc or CA-bundle surprises from the environment; proxies only as configured
+        self._session.trust_env = False
+        self.proxy = proxy
         self._session.verify = ca_bundle if ca_bundle else True
         self._session.headers["Accept-Encoding"] = "identity"  # bytes as signed, never decoded
         self._deadline: float | None = None
@@ -111,6 +114,15 @@ class Transport(FetcherInterface):
             "with dev_allow_http_loopback)"
         )
 
+    def _proxies(self, url: str) -> dict[str, str]:
+        if self.proxy == "none":
+            return {}
+        if self.proxy == "system":
+            if urlsplit(url).hostname in LOOPBACK_HOSTS:
+                return {}  # an environment proxy never makes sense for this machine itself
+            return requests.utils.get_environ_proxies(url)  # honours NO_PROXY
+        return {"http": self.proxy, "https": self.proxy}
+
     def _remaining(self) -> float:
         if self._deadline is None:
             return self.deadline_seconds
@@ -133,6 +145,7 @@ class Transport(FetcherInterface):
                 stream=True,
                 headers=headers,
                 allow_redirects=False,  # a redirect could leave https or the mirror
+                proxies=self._proxies(url),
                 timeout=(min(self.connect_timeout, remaining), min(self.read_timeout, remaining)),
             )
         except requests.exceptions.Timeout as error:
@@ -240,6 +253,11 @@ class Transport(FetcherInterface):
                     if target.progress is not None:
                         target.progress(target.name, received, max_length)
         except exceptions.DownloadLengthMismatchError:
+            partial.unlink(missing_ok=True)
+            raise
+        except OSError:
+            # writing locally failed (disk full, quota): the partial bytes would only keep the
+            # disk full (and history unwritable); network failures are DownloadErrors, kept
             partial.unlink(missing_ok=True)
             raise
         # an interruption above keeps the partial file: the next attempt resumes from it

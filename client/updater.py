@@ -270,6 +270,7 @@ class Updater:
             max_download_bytes=int(s.max_download_mb * (1 << 20)),
             ca_bundle=s.ca_bundle,
             allow_http_loopback=s.dev_allow_http_loopback,
+            proxy=s.proxy,
         )
         self._last_metadata = transport.last_metadata
         return transport
@@ -472,14 +473,22 @@ class Updater:
                     raise PatchError(
                         f"patched tar does not match the signed tar of {release.info.version}"
                     )
-                temp.write_bytes(data)
+                try:
+                    temp.write_bytes(data)
+                except OSError:
+                    temp.unlink(missing_ok=True)  # disk full: leave no half tar eating space
+                    raise
                 os.replace(temp, out)
                 return out, "patch", None
             except PatchError as error:
                 fallback_reason = str(error)
                 _log().warning("patch update failed (%s): downloading the full archive", error)
         archive = self._fetch_target(ng, transport, release.name)
-        gunzip_file(archive, temp)
+        try:
+            gunzip_file(archive, temp)
+        except OSError:
+            temp.unlink(missing_ok=True)  # disk full: leave no half tar eating space
+            raise
         size, digest = _file_digest(temp)
         if size != release.info.tar_size or digest != release.info.tar_sha256:
             temp.unlink(missing_ok=True)
