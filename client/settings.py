@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     "install_root": None,  # None = the folder holding the settings file
     "entry_point": "app.py",  # relative to the bundle root; .py files run with sys.executable
     "dev_allow_http_loopback": False,  # development only: plain http to 127.0.0.1/::1
+    # "system": HTTPS_PROXY/NO_PROXY from the environment; "none"; or "http://host:port".
+    # A proxy sees only TLS traffic to the mirror and cannot alter what TUF verifies.
+    "proxy": "system",
 }
 KEYS = tuple(DEFAULTS)
 
@@ -81,6 +84,7 @@ class Settings:
     install_root: str | None
     entry_point: str
     dev_allow_http_loopback: bool
+    proxy: str
 
     def __init__(self, **values: Any) -> None:
         unknown = set(values) - set(KEYS)
@@ -187,6 +191,16 @@ def validate(data: Any) -> list[str]:
             if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value):
                 errors.append(
                     f"backup_paths: {value!r} is not allowed; expected a list of folder paths"
+                )
+        elif key == "proxy":
+            if value not in ("system", "none") and not (
+                isinstance(value, str)
+                and urlsplit(value).scheme in ("http", "https")
+                and urlsplit(value).hostname
+            ):
+                errors.append(
+                    f'proxy: {value!r} is not allowed; use "system", "none" or a URL '
+                    'like "http://proxy.example.com:3128"'
                 )
         elif key == "servers":
             errors.extend(_check_servers(value, bool(data.get("dev_allow_http_loopback", False))))
