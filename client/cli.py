@@ -277,6 +277,20 @@ def confirm(ctx: Context) -> None:
 
 
 @cli.command()
+@click.argument("version", required=False)
+@click.option("--clear", is_flag=True, help="Remove the pin: follow the channel again.")
+@click.pass_obj
+def pin(ctx: Context, version: str | None, clear: bool) -> None:
+    """Stay on VERSION (updates move only to it), or --clear to follow the channel again."""
+    if clear == (version is not None):
+        fail(ctx, EXIT_USAGE, "give either a VERSION to pin or --clear", "usage")
+    updater = ctx.updater(strict=False)
+    guarded(ctx, lambda: updater.pin(None if clear else version))
+    pinned = updater.layout.read_state().pinned
+    ctx.out({"ok": True, "pinned_version": pinned}, f"pinned to {pinned}" if pinned else "unpinned")
+
+
+@cli.command()
 @click.option("--limit", type=click.IntRange(min=1), help="Only the last N events.")
 @click.pass_obj
 def history(ctx: Context, limit: int | None) -> None:

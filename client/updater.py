@@ -291,6 +291,7 @@ class Updater:
                 f"no update servers configured: set `servers` in {self.config_path} "
                 '(e.g. [{"metadata_url": "https://.../metadata", "targets_url": "https://.../targets"}])',
             )
+        self._repair_trusted_root()
         failures: list[tuple[str, UpdateError]] = []
         for server in servers:
             try:
@@ -319,6 +320,34 @@ class Updater:
         raise UpdateError(
             failures[-1][1].kind, f"all {len(failures)} update servers failed: {summary}"
         )
+
+    def _repair_trusted_root(self) -> None:
+        """A damaged cache/metadata/root.json (disk error, bad edit) is replaced by the root the
+        running bundle carries, exactly what `setup` trusted: ngclient then walks the signed
+        root chain forward from it again. Never trusted from the network."""
+        from tuf.api.metadata import Metadata, Root
+
+        trusted = self.layout.metadata_dir / "root.json"
+        try:
+            if isinstance(Metadata.from_bytes(trusted.read_bytes()).signed, Root):
+                return
+        except FileNotFoundError:
+            pass
+        except Exception:  # noqa: BLE001 - any damage at all: try the bundled root below
+            pass
+        bundled = self.layout.current_link / ".update" / "root.json"
+        try:
+            data = bundled.read_bytes()
+            if not isinstance(Metadata.from_bytes(data).signed, Root):
+                raise ValueError("not root metadata")
+        except Exception as error:  # noqa: BLE001
+            raise UpdateError(
+                "verification",
+                f"the trusted root metadata {trusted} is damaged and the installed bundle's "
+                f"{bundled} cannot replace it ({error}): reinstall the application",
+            ) from None
+        _log().warning("trusted root %s was damaged: restored from %s", trusted, bundled)
+        settings_mod.atomic_write_text(trusted, data.decode("utf-8"))
 
     def _targets(self, ng: Any) -> dict[str, Any]:
         # ngclient has no public listing: the verified top-level targets role is the catalog
@@ -787,6 +816,15 @@ class Updater:
 
     def pin(self, version: str | None) -> None:
         """Stay on (or move to) `version`; None removes the pin."""
+        if version is not None:
+            from packaging.version import InvalidVersion, Version
+
+            try:
+                version = str(Version(version))
+            except InvalidVersion:
+                raise UpdateError(
+                    "invalid_input", f"cannot pin {version!r}: not a version such as 1.2.0"
+                ) from None
         with self._exclusive():
             state = self.layout.read_state()
             state.pinned = version

@@ -140,3 +140,25 @@ def test_launch_keeps_a_confirmed_version(installed) -> None:
     assert run("confirm", root=root).returncode == 0
     assert run("launch", root=root).stdout.startswith("app 1.0.1")
     assert run("launch", root=root).stdout.startswith("app 1.0.1")
+
+
+def test_pin_holds_a_version_and_clear_follows_the_channel(installed) -> None:
+    publisher, root = installed
+    publisher.release("--bump", "minor")
+    publisher.release("--bump", "minor")
+    result = run("--json", "pin", "1.1.0", root=root)
+    assert result.returncode == 0 and json.loads(result.stdout)["pinned_version"] == "1.1.0"
+    assert run("update", root=root).returncode == 0
+    assert json.loads(run("--json", "status", root=root).stdout)["current_version"] == "1.1.0"
+    assert run("update", root=root).returncode == 2  # pinned: 1.2.0 is not taken
+    assert run("pin", "--clear", root=root).returncode == 0
+    assert run("update", root=root).returncode == 0
+    assert json.loads(run("--json", "status", root=root).stdout)["current_version"] == "1.2.0"
+
+
+@pytest.mark.parametrize("args", [("pin",), ("pin", "1.0", "--clear"), ("pin", "not-a-version")])
+def test_pin_bad_input(installed, args) -> None:
+    _, root = installed
+    result = run(*args, root=root)
+    assert result.returncode in (1, 64) and "error:" in result.stderr
+    assert json.loads(run("--json", "status", root=root).stdout)["pinned_version"] is None
