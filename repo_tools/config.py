@@ -37,6 +37,8 @@ class PublisherConfig:
     bundle: str = ""  # default bundle folder for `release` (relative to the working directory)
     build_command: str = ""  # run before archiving when set, e.g. "pyinstaller app.spec"
     keep_releases: int = 0  # retention applied at release; 0 keeps everything
+    # initial client settings shipped in every bundle (.update/updater_config.json), e.g. servers
+    client_settings: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> PublisherConfig:
         check_app_name(self.app_name)
@@ -51,6 +53,11 @@ class PublisherConfig:
             raise ConfigError(f"unknown role(s) in expiry: {', '.join(sorted(unknown))}")
         if not isinstance(self.keep_releases, int) or self.keep_releases < 0:
             raise ConfigError(f"keep_releases is {self.keep_releases!r}: use 0 (keep all) or more")
+        from client.settings import validate
+
+        problems = validate(self.client_settings)
+        if problems:
+            raise ConfigError("client_settings in repo-tools.json: " + "; ".join(problems))
         return self
 
 

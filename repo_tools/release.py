@@ -87,13 +87,20 @@ def _resolve_bundle(config: PublisherConfig, request: ReleaseRequest) -> Path:
     return Path(config.bundle)
 
 
-def bundle_info_files(roles: RoleSet, app: str, version: Version) -> dict[str, bytes]:
-    """What an installed copy needs inside its bundle: the trusted root and its own version."""
+def bundle_info_files(
+    roles: RoleSet, app: str, version: Version, client_settings: dict
+) -> dict[str, bytes]:
+    """What an installed copy needs inside its bundle: the trusted root, its own version and
+    (if the publisher set any) initial client settings such as the update servers."""
     release = {"app": app, "version": str(version), "channel": channel_of(version)}
-    return {
+    files = {
         f"{BUNDLE_INFO_DIR}/root.json": roles.root.to_bytes(SERIALIZER),
         f"{BUNDLE_INFO_DIR}/release.json": (json.dumps(release, indent=2) + "\n").encode(),
     }
+    if client_settings:
+        text = json.dumps(client_settings, indent=2, sort_keys=True) + "\n"
+        files[f"{BUNDLE_INFO_DIR}/updater_config.json"] = text.encode()
+    return files
 
 
 def _add_target(
@@ -170,7 +177,8 @@ def _build(
 
     tar_path = transaction.scratch / f"{app}-{new}.tar"
     with open(tar_path, "wb") as sink:
-        digest = write_bundle_tar(bundle, sink, bundle_info_files(roles, app, new))
+        extra = bundle_info_files(roles, app, new, config.client_settings)
+        digest = write_bundle_tar(bundle, sink, extra)
     archive_path = transaction.scratch / archive_name(app, new)
     gzip_file(tar_path, archive_path)
     info = ArchiveInfo(

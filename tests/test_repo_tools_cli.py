@@ -343,3 +343,24 @@ def test_publish_copies_in_upload_order_and_is_incremental(repo_env, tmp_path: P
     order = [p.name for p in upload_plan(repo)]
     assert order[-1] == "timestamp.json"
     assert max(i for i, n in enumerate(order) if n.endswith(".tar.gz")) < order.index("1.root.json")
+
+
+def test_client_settings_ship_in_the_bundle_and_are_validated(repo_env, tmp_path: Path) -> None:
+    repo, keys, bundle = repo_env
+    config_file = repo / "repo-tools.json"
+    config = json.loads(config_file.read_text())
+    config["client_settings"] = {
+        "servers": [{"metadata_url": "http://plain/m", "targets_url": "x"}]
+    }
+    config_file.write_text(json.dumps(config))
+    before = tree_digest(repo)
+    refused = run_tools(repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
+    assert_refused(repo, keys, before, refused, "client_settings", "plain http://")
+    servers = [{"metadata_url": "https://u.example/m", "targets_url": "https://u.example/t"}]
+    config["client_settings"] = {"servers": servers, "update_channel": "beta"}
+    config_file.write_text(json.dumps(config))
+    release(repo, keys, bundle, "--bump", "patch")
+    archive = next((repo / "targets").glob("*.bot-0.0.1.tar.gz"))
+    shutil.unpack_archive(archive, tmp_path / "out", format="gztar")
+    shipped = json.loads((tmp_path / "out" / ".update" / "updater_config.json").read_text())
+    assert shipped == {"servers": servers, "update_channel": "beta"}
