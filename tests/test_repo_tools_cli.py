@@ -364,3 +364,17 @@ def test_client_settings_ship_in_the_bundle_and_are_validated(repo_env, tmp_path
     shutil.unpack_archive(archive, tmp_path / "out", format="gztar")
     shipped = json.loads((tmp_path / "out" / ".update" / "updater_config.json").read_text())
     assert shipped == {"servers": servers, "update_channel": "beta"}
+
+
+@pytest.mark.parametrize("damage", ["tampered", "missing"])
+def test_verify_names_a_damaged_target_file(repo_env, damage: str) -> None:
+    repo, keys, bundle = repo_env
+    release(repo, keys, bundle, "--bump", "patch")
+    archive = next((repo / "targets").glob("*.bot-0.0.1.tar.gz"))
+    if damage == "tampered":
+        archive.write_bytes(archive.read_bytes()[:-1] + b"\0")
+    else:
+        archive.unlink()
+    result = run_tools(repo, keys, "verify")
+    assert result.returncode == 1
+    assert "target bot-0.0.1.tar.gz" in result.stderr
