@@ -372,7 +372,9 @@ def test_verify_names_a_damaged_target_file(repo_env, damage: str) -> None:
     release(repo, keys, bundle, "--bump", "patch")
     archive = next((repo / "targets").glob("*.bot-0.0.1.tar.gz"))
     if damage == "tampered":
-        archive.write_bytes(archive.read_bytes()[:-1] + b"\0")
+        data = bytearray(archive.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        archive.write_bytes(bytes(data))
     else:
         archive.unlink()
     result = run_tools(repo, keys, "verify")
