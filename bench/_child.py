@@ -1,10 +1,10 @@
 """One measured operation in a fresh process: ``python -m bench._child OP CODEC FILES...``.
 
-The child prints, as one JSON line: the wall time of the operation itself (inputs already in
-memory, imports done); its own peak RSS at the end (``getrusage(RUSAGE_SELF).ru_maxrss``: the
-whole process, this child alone); and its RSS just before the operation (the baseline: the
-interpreter, the imported codec and the input bytes), so the parent can also report the
-operation's own share (peak minus baseline).
+The child prints, as one JSON line: the wall time and the CPU time (user + system, this
+process) of the operation itself (inputs already in memory, imports done); its own peak RSS
+at the end (``getrusage(RUSAGE_SELF).ru_maxrss``: the whole process, this child alone); and
+its RSS just before the operation (the baseline: the interpreter, the imported codec and the
+input bytes), so the parent can also report the operation's own share (peak minus baseline).
 
 OP ``diff``: CODEC OLD NEW OUT, writes the patch to OUT.
 OP ``apply``: CODEC OLD PATCH NEW, applies and checks the result equals NEW.
@@ -21,6 +21,11 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _rss_kb() -> int:
@@ -65,22 +70,22 @@ def main(argv: list[str]) -> None:
         old_path, new_path, out_path = map(Path, files)
         old, new = old_path.read_bytes(), new_path.read_bytes()
         baseline = _rss_kb()
-        start = time.perf_counter()
+        cpu, start = _cpu(), time.perf_counter()
         patch = diff(old, new)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, _cpu() - cpu
         Path(out_path).write_bytes(patch)
-        result = {"seconds": seconds, "baseline_kb": baseline, "size": len(patch)}
+        result = {"seconds": seconds, "cpu": cpu, "baseline_kb": baseline, "size": len(patch)}
     elif op == "apply":
         old_path, patch_path, new_path = map(Path, files)
         old, patch = old_path.read_bytes(), patch_path.read_bytes()
         expected = hashlib.sha256(new_path.read_bytes()).hexdigest()
         baseline = _rss_kb()
-        start = time.perf_counter()
+        cpu, start = _cpu(), time.perf_counter()
         new = apply(old, patch)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, _cpu() - cpu
         if hashlib.sha256(new).hexdigest() != expected:
             raise SystemExit(f"{codec_name}: applying the patch did not give the new tar")
-        result = {"seconds": seconds, "baseline_kb": baseline}
+        result = {"seconds": seconds, "cpu": cpu, "baseline_kb": baseline}
     else:
         raise SystemExit(f"unknown operation {op!r}")
     result["peak_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -14,6 +14,7 @@ from bench.data import ROOT
 @dataclass(frozen=True)
 class Measured:
     seconds: float  # the operation alone, inputs in memory
+    cpu: float  # its CPU time, user + system (less sensitive than wall time to a busy machine)
     peak_mb: float  # peak RSS of the whole child process (its own ru_maxrss)
     baseline_mb: float  # RSS just before the operation: interpreter, codec, input bytes
     size: int | None = None  # patch bytes (diff only)
@@ -38,6 +39,7 @@ def run_child(op: str, codec: str, *files: Path, timeout: float = 900) -> Measur
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     return Measured(
         seconds=data["seconds"],
+        cpu=data.get("cpu", float("nan")),
         peak_mb=data["peak_kb"] / 1024,
         baseline_mb=data["baseline_kb"] / 1024,
         size=data.get("size"),
