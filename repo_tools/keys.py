@@ -101,6 +101,11 @@ def generate(path: Path, repo: Path) -> StoredKey:
 
 
 def load(path: Path) -> StoredKey:
+    if os.name == "posix" and path.stat().st_mode & 0o077:
+        raise KeyError_(
+            f"private key {path} can be read by other users (mode "
+            f"{oct(path.stat().st_mode & 0o777)}): run `chmod 600 {path}` and try again"
+        )
     try:
         private_key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as error:

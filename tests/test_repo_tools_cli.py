@@ -380,3 +380,13 @@ def test_verify_names_a_damaged_target_file(repo_env, damage: str) -> None:
     result = run_tools(repo, keys, "verify")
     assert result.returncode == 1
     assert "target bot-0.0.1.tar.gz" in result.stderr
+
+
+def test_world_readable_private_key_is_refused(repo_env) -> None:
+    repo, keys, bundle = repo_env
+    (keys / "online" / "targets.pem").chmod(0o644)
+    before = tree_digest(repo)
+    result = run_tools(repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
+    assert_refused(repo, keys, before, result, "can be read by other users", "chmod 600")
+    (keys / "online" / "targets.pem").chmod(0o600)
+    assert release(repo, keys, bundle, "--bump", "patch") == "0.0.1"
