@@ -36,6 +36,10 @@ def repository_status(repo: Path) -> dict[str, Any]:
     return {
         "latest": latest,
         "releases": [str(v) for v in sorted(archives)],
+        # staged rollouts still in progress (or halted): version -> percent
+        "rollouts": {
+            str(v): info.rollout for v, (_, info) in sorted(archives.items()) if info.rollout < 100
+        },
         "patches": len(patches),
         "roles": role_info,
         "root_versions": len(root_versions(repo)),
@@ -48,6 +52,8 @@ def format_status(status: dict[str, Any]) -> str:
     lines = ["Latest release per channel:"]
     lines += [f"  {c:<7} {v or '-'}" for c, v in status["latest"].items()]
     lines.append(f"Releases: {len(status['releases'])}, patches: {status['patches']}")
+    for version, percent in status["rollouts"].items():
+        lines.append(f"  {version}: rollout {percent}%" + (" (halted)" if percent == 0 else ""))
     lines.append("Roles:")
     for name, info in status["roles"].items():
         lines.append(

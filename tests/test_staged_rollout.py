@@ -61,6 +61,8 @@ def test_publisher_halts_then_widens_a_rollout(tmp_path: Path, https_server, tes
     assert updater.check().version == "1.1.0"
     repo_tools(publisher.repo, publisher.keys, "rollout", "1.1.0", "0")  # halt: a bad release
     assert updater.check() is None
+    status = json.loads(repo_tools(publisher.repo, publisher.keys, "status", "--json"))
+    assert status["rollouts"] == {"1.1.0": 0}
     assert updater.status()["rollout_bucket"] == 50
 
 
