@@ -78,11 +78,12 @@ def describe(
     from tuf.api import exceptions as tuf_errors
 
     detail = _chain(error)
-    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+    # EFBIG: a file-size limit (ulimit -f, quota) stops a write just as a full disk does
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return UpdateError(
             "disk_full",
-            f"disk full ({error.filename or 'writing update files'}): free some disk space and "
-            "try again; the running version is untouched",
+            f"disk full ({error.strerror}, {error.filename or 'writing update files'}): free "
+            "some disk space and try again; the running version is untouched",
         )
     if isinstance(error, tuf_errors.ExpiredMetadataError):
         role, date = _expiry_date(error, last_metadata or {}, root_file)

@@ -40,8 +40,11 @@ def run_guarded(action):  # type: ignore[no-untyped-def]
     except _EXPECTED as error:
         fail(str(error))
     except OSError as error:
-        if error.errno == errno.ENOSPC:
-            fail(f"disk full while writing ({error}): free space and run the command again")
+        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            fail(
+                f"disk full or file-size limit reached while writing ({error}): free space "
+                "and run the command again"
+            )
         fail(f"{error.strerror or error}: {getattr(error, 'filename', '') or ''}")
 
 

@@ -116,8 +116,8 @@ def test_disk_full_simulated_with_rlimit(world: World) -> None:
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, preexec_fn=limit)
     assert result.returncode == 1, result.stderr
-    assert "file too large" in result.stderr.lower()
-    world.assert_nothing_installed(("file too large",))
+    assert "disk full (file too large" in result.stderr.lower()
+    world.assert_nothing_installed(("disk full", "file too large"))
     world.honest_update_works()
 
 
