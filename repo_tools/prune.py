@@ -18,13 +18,13 @@ from client.formats import CHANNELS, ArchiveInfo, PatchInfo, parse_custom, visib
 from repo_tools import keys as keystore
 from repo_tools.config import load_config
 from repo_tools.repository import (
+    TOP_LEVEL_CHAIN,
     RepoError,
-    Transaction,
+    commit_resigned,
     load_roles,
     locked,
     metadata_dir,
     prefixed_target_name,
-    resign,
     targets_dir,
 )
 
@@ -69,14 +69,7 @@ def prune(repo: Path, keys: Path, keep: int) -> list[str]:
         for name in removed:
             del targets.targets[name]
         stored_keys = keystore.load_all(keys)
-        transaction = Transaction(repo)
-        try:
-            resign(roles, stored_keys, config.expiry_days, ["targets", "snapshot", "timestamp"])
-            transaction.write_roles(roles, {"targets", "snapshot", "timestamp"})
-            transaction.commit()
-        except BaseException:
-            transaction.abort()
-            raise
+        commit_resigned(repo, roles, stored_keys, config.expiry_days, TOP_LEVEL_CHAIN)
         for file_name in files:
             (targets_dir(repo) / file_name).unlink(missing_ok=True)
         _drop_old_metadata(repo, roles.targets.signed.version, roles.snapshot.signed.version)

@@ -18,10 +18,9 @@ from repo_tools.config import load_config
 from repo_tools.repository import (
     RepoError,
     RoleSet,
-    Transaction,
+    commit_resigned,
     load_roles,
     locked,
-    resign,
 )
 
 ORDER = ("root", "targets", "snapshot", "timestamp")
@@ -86,7 +85,7 @@ def refresh(repo: Path, keys: Path, force: bool = False) -> RefreshResult:
             raise RefreshError("; ".join(result.blocked.values()))
         to_sign = [r for r in due if r not in result.blocked]
         if to_sign:
-            _resign(repo, roles, stored, config.expiry_days, to_sign)
+            commit_resigned(repo, roles, stored, config.expiry_days, to_sign)
             result.resigned = to_sign
     if result.blocked:
         raise RefreshError(
@@ -94,20 +93,3 @@ def refresh(repo: Path, keys: Path, force: bool = False) -> RefreshResult:
             + "; ".join(result.blocked.values())
         )
     return result
-
-
-def _resign(
-    repo: Path,
-    roles: RoleSet,
-    stored: list[keystore.StoredKey],
-    expiry_days: dict[str, int],
-    to_sign: list[str],
-) -> None:
-    transaction = Transaction(repo)
-    try:
-        resign(roles, stored, expiry_days, to_sign)
-        transaction.write_roles(roles, set(to_sign))
-        transaction.commit()
-    except BaseException:
-        transaction.abort()
-        raise

@@ -29,6 +29,7 @@ from repo_tools import keys as keystore
 from repo_tools.config import PublisherConfig, load_config
 from repo_tools.repository import (
     SERIALIZER,
+    TOP_LEVEL_CHAIN,
     RepoError,
     RoleSet,
     Transaction,
@@ -197,8 +198,8 @@ def _build(
     patches = _make_patches(repo, transaction, targets, app, new, tar_path.read_bytes(), archives)
     tar_path.unlink()
 
-    resign(roles, stored_keys, config.expiry_days, ["targets", "snapshot", "timestamp"])
-    transaction.write_roles(roles, {"targets", "snapshot", "timestamp"})
+    resign(roles, stored_keys, config.expiry_days, TOP_LEVEL_CHAIN)
+    transaction.write_roles(roles, set(TOP_LEVEL_CHAIN))
 
     report = verify_repository(repo, 0, transaction.staged_metadata, transaction.staged_targets)
     if not report.ok:

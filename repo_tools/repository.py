@@ -34,6 +34,8 @@ STAGING = ".repo-tools-staging"
 COMMIT_MARKER = "COMMIT"
 LOCK_NAME = ".repo-tools.lock"
 SERIALIZER = JSONSerializer(compact=True)
+# re-signing targets means re-signing what points at it
+TOP_LEVEL_CHAIN = ("targets", "snapshot", "timestamp")
 _ROOT_FILE = re.compile(r"^(\d+)\.root\.json$")
 
 
@@ -131,7 +133,7 @@ def resign(
     roles: RoleSet,
     stored_keys: list[StoredKey],
     expiry_days: dict[str, int],
-    role_names: list[str] | set[str],
+    role_names: tuple[str, ...] | list[str] | set[str],
 ) -> None:
     """Re-sign roles in dependency order, pointing snapshot and timestamp at what is new."""
     for role in ("root", "targets", "snapshot", "timestamp"):
@@ -143,6 +145,24 @@ def resign(
         if role == "timestamp":
             md.signed.snapshot_meta = timestamp_entry(roles.snapshot)
         sign(md, roles.root.signed, stored_keys, expiry_days[role])
+
+
+def commit_resigned(
+    repo: Path,
+    roles: RoleSet,
+    stored_keys: list[StoredKey],
+    expiry_days: dict[str, int],
+    role_names: tuple[str, ...] | list[str] | set[str],
+) -> None:
+    """Re-sign roles whose content was changed in memory and publish them all-or-nothing."""
+    transaction = Transaction(repo)
+    try:
+        resign(roles, stored_keys, expiry_days, role_names)
+        transaction.write_roles(roles, set(role_names))
+        transaction.commit()
+    except BaseException:
+        transaction.abort()
+        raise
 
 
 def snapshot_entry(targets: Metadata[Targets]) -> MetaFile:

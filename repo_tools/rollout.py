@@ -15,7 +15,7 @@ from packaging.version import Version
 from client.formats import CUSTOM_KEY, archive_name
 from repo_tools import keys as keystore
 from repo_tools.config import load_config
-from repo_tools.repository import RepoError, Transaction, load_roles, locked, resign
+from repo_tools.repository import TOP_LEVEL_CHAIN, RepoError, commit_resigned, load_roles, locked
 
 
 def set_rollout(repo: Path, keys: Path, version: str, percent: int) -> int:
@@ -32,13 +32,6 @@ def set_rollout(repo: Path, keys: Path, version: str, percent: int) -> int:
         custom = target.unrecognized_fields["custom"][CUSTOM_KEY]
         previous = int(custom.get("rollout", 100))
         custom["rollout"] = percent
-        transaction = Transaction(repo)
-        try:
-            stored = keystore.load_all(keys)
-            resign(roles, stored, config.expiry_days, ["targets", "snapshot", "timestamp"])
-            transaction.write_roles(roles, {"targets", "snapshot", "timestamp"})
-            transaction.commit()
-        except BaseException:
-            transaction.abort()
-            raise
+        stored = keystore.load_all(keys)
+        commit_resigned(repo, roles, stored, config.expiry_days, TOP_LEVEL_CHAIN)
         return previous

@@ -10,8 +10,12 @@ from pathlib import Path
 PUBLISHED = ("metadata", "targets")
 
 
+def tools_command(repo: Path, keys: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "repo_tools", "--repo", str(repo), "--keys", str(keys), *args]
+
+
 def run_tools(repo: Path, keys: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "repo_tools", "--repo", str(repo), "--keys", str(keys), *args]
+    command = tools_command(repo, keys, *args)
     return subprocess.run(command, capture_output=True, text=True, timeout=300, **kwargs)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.publisher_support import make_bundle, run_tools, tree_digest
+from tests.publisher_support import make_bundle, run_tools, tools_command, tree_digest
 
 
 @pytest.fixture
@@ -175,20 +175,7 @@ def test_unreadable_file_in_bundle(repo_env, tmp_path: Path) -> None:
     (bundle / "locked.dat").write_text("x")
     (bundle / "locked.dat").chmod(0)
     before = tree_digest(repo)
-    command = [
-        sys.executable,
-        "-m",
-        "repo_tools",
-        "--repo",
-        str(repo),
-        "--keys",
-        str(keys),
-        "release",
-        "--bump",
-        "patch",
-        "--bundle",
-        str(bundle),
-    ]
+    command = tools_command(repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
     if os.geteuid() == 0:  # root reads everything: drop the capabilities that allow it
         command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
@@ -298,20 +285,7 @@ def test_release_killed_half_way_leaves_repository_as_before(repo_env) -> None:
     shutil.copytree(site / "asyncio", bundle / "asyncio")
     (bundle / "blob.bin").write_bytes(b"".join(p.read_bytes() for p in site.glob("*.py")) * 4)
     before = tree_digest(repo)
-    command = [
-        sys.executable,
-        "-m",
-        "repo_tools",
-        "--repo",
-        str(repo),
-        "--keys",
-        str(keys),
-        "release",
-        "--bump",
-        "patch",
-        "--bundle",
-        str(bundle),
-    ]
+    command = tools_command(repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     staged = repo / ".repo-tools-staging" / "targets"
     deadline = time.monotonic() + 60
