@@ -158,10 +158,9 @@ class Layout:
             return State()
         return State.from_dict(data) if isinstance(data, dict) else State()
 
-    def write_state(self, state: State) -> None:
-        atomic_write_text(
-            self.state_file, json.dumps(state.to_dict(), indent=2, sort_keys=True) + "\n"
-        )
+    def write_state(self, state: State, durable: bool = True) -> None:
+        text = json.dumps(state.to_dict(), indent=2, sort_keys=True) + "\n"
+        atomic_write_text(self.state_file, text, durable)
 
 
 # -- health: pure decision on state ----------------------------------------------------------

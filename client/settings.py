@@ -272,8 +272,11 @@ def save(path: Path, settings: Settings) -> None:
     atomic_write_text(Path(path), json.dumps(settings.to_dict(), indent=2, sort_keys=True) + "\n")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Temp file in the same folder, fsync, rename over: readers see old or new, never half."""
+def atomic_write_text(path: Path, text: str, durable: bool = True) -> None:
+    """Temp file in the same folder, fsync, rename over: readers see old or new, never half.
+
+    durable=False skips the fsync: still never half a file, but a power cut may bring back the
+    previous content (fine for bookkeeping such as the last check time)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
@@ -281,7 +284,8 @@ def atomic_write_text(path: Path, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

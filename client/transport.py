@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -47,6 +48,39 @@ class _TargetDownload:
     name: str
     partial: Path  # resumable bytes of this target: named after its hash, so never mixed up
     progress: ProgressCallback | None
+
+
+_CONTEXTS: dict[str | None, ssl.SSLContext] = {}
+
+
+def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """One verifying TLS context per trust store, built once: loading a CA bundle costs more
+    than a warm update check's own work, and requests would reload it for every connection."""
+    if ca_bundle not in _CONTEXTS:
+        import certifi  # requests' own default trust store
+
+        _CONTEXTS[ca_bundle] = ssl.create_default_context(cafile=ca_bundle or certifi.where())
+    return _CONTEXTS[ca_bundle]
+
+
+class _TrustAdapter(requests.adapters.HTTPAdapter):
+    """Every HTTPS connection verifies with one prepared context (hostname and chain checked)."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self._context = context
+        super().__init__()
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):  # type: ignore[no-untyped-def]
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        pool_kwargs.pop("ca_certs", None)
+        pool_kwargs.pop("ca_cert_dir", None)
+        pool_kwargs["ssl_context"] = self._context
+        return host_params, pool_kwargs
+
+    def cert_verify(self, conn, url, verify, cert) -> None:  # type: ignore[no-untyped-def]
+        pass  # the context above already holds the trust store and CERT_REQUIRED
 
 
 class _Watchdog:
@@ -97,7 +131,8 @@ class Transport(FetcherInterface):
         # no netrc or CA-bundle surprises from the environment; proxies only as configured
         self._session.trust_env = False
         self.proxy = proxy
-        self._session.verify = ca_bundle if ca_bundle else True
+        self._session.verify = True
+        self._session.mount("https://", _TrustAdapter(_tls_context(ca_bundle)))
         self._session.headers["Accept-Encoding"] = "identity"  # bytes as signed, never decoded
         self._deadline: float | None = None
         self._target: _TargetDownload | None = None

@@ -399,15 +399,15 @@ class Updater:
                 transport = self._transport()
                 try:
                     _, _, info = self._on_mirrors(transport, lambda ng: self._plan(ng, state))
+                    state.available = info.to_dict() if info else None
                 finally:
                     transport.close()
                     state.last_check = time.time()
                     state.check_jitter_seconds = _random_uniform(
                         0, min(1800.0, self.settings.check_interval_hours * 360)
                     )
-                    self.layout.write_state(state)
-                state.available = info.to_dict() if info else None
-                self.layout.write_state(state)
+                    # bookkeeping only: a power cut that loses it costs one more check
+                    self.layout.write_state(state, durable=False)
         except Exception as error:
             raise self._fail(error, "checked", duration=time.monotonic() - started) from error
         _history().append(
