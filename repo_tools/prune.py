@@ -4,7 +4,7 @@ Kept: the N newest releases and the newest release of every channel. Removed: ol
 archives, and patches whose base or result is removed. A client still running a removed
 version has no patch any more, but always gets the full archive of the release it should
 move to, so nobody is stranded. Root metadata versions are never removed (clients walk the
-whole chain); only old targets/snapshot versions beyond a small margin are deleted.
+whole chain); old targets/snapshot versions beyond a small margin are deleted at every commit.
 """
 
 from __future__ import annotations
@@ -23,12 +23,9 @@ from repo_tools.repository import (
     commit_resigned,
     load_roles,
     locked,
-    metadata_dir,
     prefixed_target_name,
     targets_dir,
 )
-
-KEEP_METADATA_VERSIONS = 3  # clients mid-update may still fetch the previous snapshot/targets
 
 
 class PruneError(RepoError):
@@ -72,13 +69,4 @@ def prune(repo: Path, keys: Path, keep: int) -> list[str]:
         commit_resigned(repo, roles, stored_keys, config.expiry_days, TOP_LEVEL_CHAIN)
         for file_name in files:
             (targets_dir(repo) / file_name).unlink(missing_ok=True)
-        _drop_old_metadata(repo, roles.targets.signed.version, roles.snapshot.signed.version)
         return removed
-
-
-def _drop_old_metadata(repo: Path, targets_version: int, snapshot_version: int) -> None:
-    for role, newest in (("targets", targets_version), ("snapshot", snapshot_version)):
-        for path in metadata_dir(repo).glob(f"*.{role}.json"):
-            number = path.name.split(".", 1)[0]
-            if number.isdigit() and int(number) <= newest - KEEP_METADATA_VERSIONS:
-                path.unlink()

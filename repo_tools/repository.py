@@ -34,6 +34,7 @@ STAGING = ".repo-tools-staging"
 COMMIT_MARKER = "COMMIT"
 LOCK_NAME = ".repo-tools.lock"
 SERIALIZER = JSONSerializer(compact=True)
+KEEP_METADATA_VERSIONS = 3  # old targets/snapshot versions kept for clients mid-update
 # re-signing targets means re-signing what points at it
 TOP_LEVEL_CHAIN = ("targets", "snapshot", "timestamp")
 _ROOT_FILE = re.compile(r"^(\d+)\.root\.json$")
@@ -243,6 +244,7 @@ class Transaction:
         (self.staging / COMMIT_MARKER).touch()
         self._move_all()
         shutil.rmtree(self.staging, ignore_errors=True)
+        drop_old_metadata(self.repo)
 
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
@@ -254,6 +256,23 @@ class Transaction:
             os.replace(path, targets_dir(self.repo) / path.name)
         for path in sorted(self.staged_metadata.iterdir(), key=upload_rank):
             os.replace(path, metadata_dir(self.repo) / path.name)
+
+
+def drop_old_metadata(repo: Path) -> None:
+    """Delete targets/snapshot versions older than the newest KEEP_METADATA_VERSIONS.
+
+    Clients only ever fetch the versions the current timestamp leads to; a few older ones stay
+    for clients that read the previous timestamp just before an upload. Root versions are
+    never deleted: clients walk the whole chain.
+    """
+    for role in ("targets", "snapshot"):
+        versioned = {}
+        for path in metadata_dir(repo).glob(f"*.{role}.json"):
+            number = path.name.split(".", 1)[0]
+            if number.isdigit():
+                versioned[int(number)] = path
+        for number in sorted(versioned)[:-KEEP_METADATA_VERSIONS]:
+            versioned[number].unlink(missing_ok=True)
 
 
 def upload_rank(path: Path) -> tuple[int, str]:

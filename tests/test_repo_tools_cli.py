@@ -364,3 +364,16 @@ def test_world_readable_private_key_is_refused(repo_env) -> None:
     assert_refused(repo, keys, before, result, "can be read by other users", "chmod 600")
     (keys / "online" / "targets.pem").chmod(0o600)
     assert release(repo, keys, bundle, "--bump", "patch") == "0.0.1"
+
+
+def test_old_metadata_versions_do_not_pile_up(repo_env) -> None:
+    repo, keys, bundle = repo_env
+    for n in range(5):
+        make_bundle(bundle, f"v{n}")
+        release(repo, keys, bundle, "--bump", "patch")
+    targets = sorted(p.name for p in (repo / "metadata").glob("[0-9]*.targets.json"))
+    snapshots = sorted(p.name for p in (repo / "metadata").glob("[0-9]*.snapshot.json"))
+    assert targets == ["4.targets.json", "5.targets.json", "6.targets.json"]
+    assert snapshots == ["4.snapshot.json", "5.snapshot.json", "6.snapshot.json"]
+    assert (repo / "metadata" / "1.root.json").exists()
+    assert run_tools(repo, keys, "verify").returncode == 0
