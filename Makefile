@@ -9,6 +9,7 @@ BUMP ?= patch
 CHANNEL ?= stable
 NOTES ?=
 BUNDLE ?=
+VERSION ?=
 
 .PHONY: venv test demo release refresh verify status bench lint format clean
 
@@ -26,9 +27,10 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
+# BUMP= (empty) with CHANNEL=stable promotes the newest pre-release; VERSION=x.y.z is explicit
 release: $(STAMP)
-	$(BIN)/repo-tools --repo $(REPO) --keys $(KEYS) release --bump $(BUMP) --channel $(CHANNEL) \
-		$(if $(NOTES),--notes "$(NOTES)") $(if $(BUNDLE),--bundle $(BUNDLE)) --demo-keys-ok
+	$(BIN)/repo-tools --repo $(REPO) --keys $(KEYS) release $(if $(VERSION),--version $(VERSION),$(if $(BUMP),--bump $(BUMP))) \
+		--channel $(CHANNEL) $(if $(NOTES),--notes "$(NOTES)") $(if $(BUNDLE),--bundle $(BUNDLE)) --demo-keys-ok
 
 refresh: $(STAMP)
 	$(BIN)/repo-tools --repo $(REPO) --keys $(KEYS) refresh
