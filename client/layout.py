@@ -44,6 +44,8 @@ _STATE_DEFAULTS: dict[str, Any] = {
     "available": None,  # last update found: UpdateInfo as a dict
     "downloaded": None,  # verified tar ready to install: {"version", "tar", ...}
     "rollout_bucket": None,  # 0-99, drawn once per install root: staged rollouts
+    # last check that found nothing: {"key": what the answer depended on, "until": expiry}
+    "up_to_date": None,
 }
 
 
@@ -60,6 +62,7 @@ class State:
     available: dict[str, Any] | None
     downloaded: dict[str, Any] | None
     rollout_bucket: int | None
+    up_to_date: dict[str, Any] | None
 
     def __init__(self, **values: Any) -> None:
         for key, default in _STATE_DEFAULTS.items():

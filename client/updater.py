@@ -275,11 +275,15 @@ class Updater:
         self._last_metadata = transport.last_metadata
         return transport
 
-    def _on_mirrors(self, transport: Any, action: Callable[[Any], Any]) -> Any:
+    def _on_mirrors(
+        self, transport: Any, action: Callable[[Any], Any], full_refresh: bool = True
+    ) -> Any:
         """Run `action(ngclient_updater)` against each server in order until one succeeds.
 
         A fresh ngclient Updater per mirror: the trusted metadata on disk only ever holds what
         verified, so a hostile or broken first mirror cannot poison the second attempt.
+        Without `full_refresh` only root and timestamp are refreshed (the network part of the
+        TUF workflow); the action then calls `_finish_refresh` unless it can stop there.
         """
         from tuf.api.exceptions import DownloadError, RepositoryError
         from tuf.ngclient import Updater as NgUpdater
@@ -303,7 +307,12 @@ class Updater:
                         target_base_url=server["targets_url"],
                         fetcher=transport,
                     )
-                    ng.refresh()
+                    if full_refresh:
+                        ng.refresh()
+                    else:
+                        # the specification's steps 5.3 and 5.4 (ngclient's own order)
+                        ng._load_root()
+                        ng._load_timestamp()
                     self._mirror_used = server["metadata_url"]
                     return action(ng)
             except (DownloadError, RepositoryError) as error:
@@ -389,6 +398,41 @@ class Updater:
         )
         return cat, (release, chain), info
 
+    def _check_action(self, ng: Any, state: State) -> UpdateInfo | None:
+        """Plan from fully verified metadata, unless nothing it depends on has changed.
+
+        When the verified timestamp names the snapshot version of the last check that found
+        nothing, and nothing local that the choice depends on changed (current version,
+        channel, skipped, pin, rollout bucket), and the snapshot and targets verified then are
+        still unexpired, the answer is the same: the local snapshot and targets need not be
+        loaded and verified again. Root and timestamp are always refreshed and verified, so
+        rollback, freeze and fast-forward defences are untouched; it keeps an up-to-date check
+        cheap however many releases targets lists.
+        """
+        key = self._up_to_date_key(ng, state)
+        memo = state.up_to_date
+        if memo and memo.get("key") == key and time.time() < memo.get("until", 0):
+            return None
+        _finish_refresh(ng)
+        _, _, info = self._plan(ng, state)
+        if info is None:
+            trusted = ng._trusted_set
+            until = min(trusted.snapshot.expires, trusted.targets.expires).timestamp()
+            state.up_to_date = {"key": self._up_to_date_key(ng, state), "until": until}
+        else:
+            state.up_to_date = None
+        return info
+
+    def _up_to_date_key(self, ng: Any, state: State) -> list[Any]:
+        return [
+            ng._trusted_set.timestamp.snapshot_meta.version,
+            self.layout.current_version(),
+            self.settings.update_channel,
+            sorted(state.skipped),
+            state.pinned,
+            state.rollout_bucket,
+        ]
+
     def check(self) -> UpdateInfo | None:
         """Refresh verified metadata and return the update to install, or None."""
         started = time.monotonic()
@@ -398,7 +442,9 @@ class Updater:
                 state = self.layout.read_state()
                 transport = self._transport()
                 try:
-                    _, _, info = self._on_mirrors(transport, lambda ng: self._plan(ng, state))
+                    info = self._on_mirrors(
+                        transport, lambda ng: self._check_action(ng, state), full_refresh=False
+                    )
                     state.available = info.to_dict() if info else None
                 finally:
                     transport.close()
@@ -943,6 +989,12 @@ class Updater:
             _log().info("another updater holds the install root: will try at the next check")
         except UpdateError:
             pass  # already reported as an `error` event and in history
+
+
+def _finish_refresh(ng: Any) -> None:
+    """The rest of ngclient's refresh after root and timestamp: snapshot, then targets."""
+    ng._load_snapshot()
+    ng._load_targets("targets", "root")
 
 
 def _random_uniform(low: float, high: float) -> float:

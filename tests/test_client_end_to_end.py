@@ -80,21 +80,21 @@ def test_update_rollback_skip_channels_mirrors(tmp_path, publisher, https_server
     updater.set_setting("auto_install", True)
     auto = Updater.from_config(install_root=root)
     auto.startup_delay = 0
-    seen, checked, installed = [], threading.Event(), threading.Event()
+    seen, up_to_date, installed = [], threading.Event(), threading.Event()
 
     def on_event(event) -> None:
         seen.append(event)
-        if event.kind == "checked":
-            checked.set()
+        if event.kind == "no_update":  # emitted after "checked": waiting for it avoids a race
+            up_to_date.set()
         if event.kind == "installed":
             installed.set()
 
     auto.on_event(on_event)
     auto.start()
     auto.check_soon()
-    wait_for(seen, "checked", checked)
+    wait_for(seen, "no_update", up_to_date)
     assert layout.current_version() == "1.1.0"
-    assert not installed.is_set() and "no_update" in [e.kind for e in seen]
+    assert not installed.is_set() and "checked" in [e.kind for e in seen]
 
     # ... beta sees 1.3b1, stable does not
     assert publisher.release("--channel", "beta", "--bump", "minor") == "1.3.0b1"
@@ -106,7 +106,6 @@ def test_update_rollback_skip_channels_mirrors(tmp_path, publisher, https_server
     # ... until 1.3 appears: then the background thread installs it
     assert publisher.release("--channel", "stable") == "1.3.0"
     auto.settings = updater.settings
-    checked.clear()
     auto.check_soon()
     wait_for(seen, "installed", installed)
     auto.stop()
