@@ -85,16 +85,40 @@ def _stock(demo) -> tuple[list[float], int, int]:
     return times, len(demo.stock.requests()), demo.stock.bytes_served()
 
 
+SERVERS = (
+    ("server closes each connection (HTTP/1.0)", False),
+    ("keep-alive server (HTTP/1.1, as nginx or a CDN)", True),
+)
+
+
 def run(quick: bool = False) -> None:
     from bench.fixtures import demo as make_demo
 
     with tempfile.TemporaryDirectory(prefix="bench-check-") as tmp, make_demo(Path(tmp)) as demo:
-        ours_times, ours_requests, ours_bytes, transport_bytes = _ours(demo)
-        stock_times, stock_requests, stock_bytes = _stock(demo)
-        ours_paths, stock_paths = demo.ours.requests(), demo.stock.requests()
+        for label, keep_alive in SERVERS:
+            demo.ours.server.keep_alive = demo.stock.server.keep_alive = keep_alive
+            ours_times, ours_requests, ours_bytes, transport_bytes = _ours(demo)
+            stock_times, stock_requests, stock_bytes = _stock(demo)
+            ours_paths, stock_paths = demo.ours.requests(), demo.stock.requests()
+            _report(label, demo.version, ours_times, ours_requests, ours_bytes,
+                    stock_times, stock_requests, stock_bytes)  # fmt: skip
+            print(f"  ours requested {ours_paths} ({transport_bytes} bytes by its own count)")
+            print(f"  stock requested {stock_paths}")
+
+
+def _report(
+    label: str,
+    version: str,
+    ours_times: list[float],
+    ours_requests: int,
+    ours_bytes: int,
+    stock_times: list[float],
+    stock_requests: int,
+    stock_bytes: int,
+) -> None:
     ours, stock = statistics.median(ours_times), statistics.median(stock_times)
     print_table(
-        f"{TITLE}: demo app {demo.version}, median of {REPEAT} warm checks",
+        f"{TITLE}, {label}: demo app {version}, median of {REPEAT} warm checks",
         ["", "ours", "stock tufup", "ours/stock", "target", "met"],
         [
             ["requests", ours_requests, stock_requests, f"{ours_requests / stock_requests:.2f}",
@@ -106,8 +130,6 @@ def run(quick: bool = False) -> None:
              "", "", ""],
         ],
     )  # fmt: skip
-    print(f"  ours requested {ours_paths} ({transport_bytes} bytes by its own count)")
-    print(f"  stock requested {stock_paths}")
 
 
 if __name__ == "__main__":

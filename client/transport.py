@@ -83,6 +83,25 @@ class _TrustAdapter(requests.adapters.HTTPAdapter):
         pass  # the context above already holds the trust store and CERT_REQUIRED
 
 
+_SMALL_BODY = 64 * 1024
+
+
+def _finish(response: requests.Response, seconds: float) -> None:
+    """Done with an error response: keep the connection for the next request (the root probe's
+    404 comes right before the timestamp) when its small body arrives within the deadline,
+    else drop the connection."""
+    watchdog = _Watchdog(response, seconds)
+    try:
+        if int(response.headers.get("Content-Length", _SMALL_BODY + 1)) <= _SMALL_BODY:
+            response.raw.read(_SMALL_BODY + 1, decode_content=False)
+            response.raw.release_conn()
+    except Exception:  # noqa: BLE001 - any failure here only costs the connection
+        pass
+    finally:
+        watchdog.cancel()
+        response.close()
+
+
 class _Watchdog:
     """Shuts a response's socket down when the deadline passes, ending any blocked read."""
 
@@ -224,7 +243,7 @@ class Transport(FetcherInterface):
                 f"cannot connect to {url}: server unreachable"
             ) from error
         if response.status_code >= 300 and response.status_code != 416:
-            response.close()
+            _finish(response, self._remaining())
             raise exceptions.DownloadHTTPError(
                 f"{url}: HTTP {response.status_code} {response.reason}", response.status_code
             )
@@ -244,6 +263,7 @@ class Transport(FetcherInterface):
                 chunk = response.raw.read(CHUNK, decode_content=False)
                 if not chunk:
                     self._remaining()  # an EOF forced by the watchdog is a deadline, not an end
+                    response.raw.release_conn()  # complete: the connection can serve the next
                     return
                 self.bytes_received += len(chunk)
                 yield chunk

@@ -40,3 +40,21 @@ def test_memo_skips_local_reloads_and_expires(tmp_path: Path, https_server, test
     updater.set_setting("update_channel", "beta")
     assert updater.check().version == "1.1.0b1"
     assert layout.read_state().up_to_date is None
+
+
+def test_up_to_date_check_uses_one_connection_on_a_keep_alive_server(
+    tmp_path: Path, https_server, test_ca
+) -> None:
+    publisher = Publisher(tmp_path / "publisher")
+    publisher.release("--version", "1.0.0")
+    server = https_server(publisher.repo)
+    server.keep_alive = True
+    root = tmp_path / "install"
+    install_root(root, publisher, "1.0.0", [server.url], test_ca.ca_file)
+    updater = Updater.from_config(install_root=root)
+    assert updater.check() is None
+    server.requests.clear()
+    server.connections = 0
+    assert updater.check() is None
+    assert len(server.requests) == 2  # the next-root probe (404) and timestamp.json
+    assert server.connections == 1  # the 404 did not cost a second TLS handshake
