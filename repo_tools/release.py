@@ -201,7 +201,10 @@ def _build(
     resign(roles, stored_keys, config.expiry_days, TOP_LEVEL_CHAIN)
     transaction.write_roles(roles, set(TOP_LEVEL_CHAIN))
 
-    report = verify_repository(repo, 0, transaction.staged_metadata, transaction.staged_targets)
+    new_targets = {archive_path.name, *patches}
+    report = verify_repository(
+        repo, 0, transaction.staged_metadata, transaction.staged_targets, new_targets
+    )
     if not report.ok:
         raise RepoError("the new release does not verify: " + "; ".join(report.problems))
     return ReleaseResult(new, archive_path.name, patches)
