@@ -1,4 +1,5 @@
-"""history.jsonl: one JSON object a line, appended, never rewritten.
+"""history.jsonl: one JSON object a line, appended; rewritten only to drop its oldest half once it
+passes MAX_BYTES (years of checks), so it cannot grow without bound.
 
 Append-only so a crash can at worst leave one torn last line, which `read` skips. Fields:
 time (ISO 8601 UTC), event, from_version, to_version, channel, bytes, duration (seconds),
@@ -12,6 +13,8 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+MAX_BYTES = 1 << 20  # about 5,000 records
 
 
 def append(
@@ -47,9 +50,19 @@ def append(
         if os.fstat(fd).st_size and os.lseek(fd, -1, os.SEEK_END) >= 0 and os.read(fd, 1) != b"\n":
             line = "\n" + line  # a torn last line (crash mid-write) stays on its own line
         os.write(fd, line.encode("utf-8"))
+        size = os.fstat(fd).st_size
     finally:
         os.close(fd)
+    if size > MAX_BYTES:
+        _drop_oldest_half(path)
     return record
+
+
+def _drop_oldest_half(path: Path) -> None:
+    from client.settings import atomic_write_text
+
+    lines = Path(path).read_text(encoding="utf-8").splitlines(keepends=True)
+    atomic_write_text(path, "".join(lines[len(lines) // 2 :]))
 
 
 def read(path: Path, limit: int | None = None) -> list[dict[str, Any]]:

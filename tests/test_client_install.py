@@ -292,3 +292,17 @@ def test_history_is_append_only_and_survives_a_torn_line(tmp_path: Path) -> None
         "result",
         "error",
     }
+
+
+def test_history_is_bounded_and_keeps_the_newest_records(tmp_path, monkeypatch) -> None:
+    from client import history
+
+    monkeypatch.setattr(history, "MAX_BYTES", 4096)
+    path = tmp_path / "history.jsonl"
+    for n in range(200):
+        history.append(path, "checked", to_version=f"1.0.{n}")
+    assert path.stat().st_size <= 4096 + 300
+    records = history.read(path)
+    assert records[-1]["to_version"] == "1.0.199"
+    versions = [int(r["to_version"].rsplit(".", 1)[1]) for r in records]
+    assert versions == sorted(versions) and len(versions) < 200
