@@ -2,16 +2,18 @@
 
     python examples/gui_app.py --install-root DIR
 
-Updater events arrive on the updater's background thread; they are handed to Tk's thread with
-`after()`, folded into an `UpdateView` (client.progress) and rendered: a title, a detail line,
-a progress bar, and buttons for the actions the view offers. Buttons call the updater on a
-worker thread so the window never freezes.
+Updater events arrive on the updater's background thread; they go through a queue that Tk's
+thread drains every 50 ms (Tk must only be touched from its own thread), are folded into an
+`UpdateView` (client.progress) and rendered: a title, a detail line, a progress bar, and
+buttons for the actions the view offers. Buttons call the updater on a worker thread so the
+window never freezes.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import queue
 import threading
 import tkinter as tk
 from tkinter import ttk
@@ -31,8 +33,15 @@ class UpdateBanner(ttk.Frame):
         self.buttons = ttk.Frame(self)
         for widget in (self.title, self.detail, self.bar, self.buttons):
             widget.pack(anchor="w", pady=2)
-        updater.on_event(lambda event: self.after(0, self.apply, event))
+        self.events: queue.Queue[Event] = queue.Queue()
+        updater.on_event(self.events.put)  # any thread may put; only Tk's thread takes
         self.render()
+        self.drain()
+
+    def drain(self) -> None:
+        while not self.events.empty():
+            self.apply(self.events.get_nowait())
+        self.after(50, self.drain)
 
     def apply(self, event: Event) -> None:
         self.view = reduce(self.view, event.kind, event.message, event.data, event.notify)
