@@ -15,12 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from client.archive import extract_tar, gunzip_file, write_bundle_tar
-from client.layout import Layout, State
+from client.layout import BUNDLED_CONFIG, RELEASE_FILE, ROOT_FILE, Layout, State
 from client.settings import atomic_write_text
 
-RELEASE_FILE = Path(".update") / "release.json"
-ROOT_FILE = Path(".update") / "root.json"
-BUNDLED_CONFIG = Path(".update") / "updater_config.json"  # optional publisher defaults
 UNLIMITED = 1 << 62  # setup from a local, trusted source: no signed size to hold it to
 
 

@@ -28,6 +28,13 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+# What every release bundle carries (written by `repo-tools release`, read at setup/install):
+BUNDLE_INFO_DIR = ".update"
+RELEASE_FILE = Path(BUNDLE_INFO_DIR, "release.json")  # {"app", "version", "channel"}
+ROOT_FILE = Path(BUNDLE_INFO_DIR, "root.json")  # the repository's root at release time
+BUNDLED_CONFIG = Path(BUNDLE_INFO_DIR, "updater_config.json")  # optional publisher settings
+
+
 class LayoutError(RuntimeError):
     """The install root is missing or not set up."""
 
@@ -139,7 +146,7 @@ class Layout:
         found = []
         if self.versions.is_dir():
             for entry in self.versions.iterdir():
-                if (entry / ".update" / "release.json").is_file():
+                if (entry / RELEASE_FILE).is_file():
                     try:
                         found.append((Version(entry.name), entry.name))
                     except InvalidVersion:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from client import settings as settings_mod
 from client.errors import BusyError, UpdateError, describe
-from client.layout import Layout, State, startup_decision
+from client.layout import ROOT_FILE, Layout, State, startup_decision
 from client.settings import Settings, SettingsError
 
 TYPE_CHECKING = False
@@ -344,7 +344,7 @@ class Updater:
             pass
         except Exception:  # noqa: BLE001 - any damage at all: try the bundled root below
             pass
-        bundled = self.layout.current_link / ".update" / "root.json"
+        bundled = self.layout.current_link / ROOT_FILE
         try:
             data = bundled.read_bytes()
             if not isinstance(Metadata.from_bytes(data).signed, Root):

@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from securesystemslib.signer import SSlibKey
-from tuf.api.exceptions import UnsignedMetadataError
 from tuf.api.metadata import Metadata, Root
 
 from repo_tools import keys as keystore
@@ -27,10 +26,9 @@ from repo_tools.config import load_config
 from repo_tools.repository import (
     SERIALIZER,
     RepoError,
-    Transaction,
+    commit_resigned,
     load_roles,
     locked,
-    resign,
 )
 
 CEREMONY_DIR = "ceremony"
@@ -153,12 +151,16 @@ def _load_draft(repo: Path) -> Metadata[Root]:
     return Metadata.from_file(str(draft_path(repo)))
 
 
+def _root_keyids(repo: Path, draft: Metadata[Root]) -> set[str]:
+    """Keys whose signature counts: root keys of the current or of the new root."""
+    current = load_roles(repo).root.signed.roles["root"].keyids
+    return set(current) | set(draft.signed.roles["root"].keyids)
+
+
 def sign_draft(repo: Path, key_file: Path) -> str:
     draft = _load_draft(repo)
     stored = keystore.load(key_file)
-    roles = load_roles(repo)
-    allowed = set(roles.root.signed.roles["root"].keyids) | set(draft.signed.roles["root"].keyids)
-    if stored.keyid not in allowed:
+    if stored.keyid not in _root_keyids(repo, draft):
         raise CeremonyError(
             f"{key_file} is not a root key of the current or the new root: nothing signed"
         )
@@ -170,8 +172,7 @@ def sign_draft(repo: Path, key_file: Path) -> str:
 def sign_with_local_root_keys(repo: Path, keys: Path) -> int:
     """Sign the draft with every root key found in `<keys>/offline/`; returns how many."""
     draft = _load_draft(repo)
-    old_keyids = set(load_roles(repo).root.signed.roles["root"].keyids)
-    allowed = old_keyids | set(draft.signed.roles["root"].keyids)
+    allowed = _root_keyids(repo, draft)
     signed = 0
     for path in sorted((keys / "offline").glob("*.pem")):
         stored = keystore.load(path)
@@ -202,8 +203,11 @@ class CeremonyStatus:
 
 
 def status(repo: Path) -> CeremonyStatus:
-    draft = _load_draft(repo)
-    old = load_roles(repo).root.signed
+    return _progress(_load_draft(repo), load_roles(repo).root.signed)
+
+
+def _progress(draft: Metadata[Root], old: Root) -> CeremonyStatus:
+    """Signatures on the draft counted against both thresholds (what every client checks)."""
     old_result = old.get_verification_result("root", draft.signed_bytes, draft.signatures)
     new_result = draft.signed.get_verification_result("root", draft.signed_bytes, draft.signatures)
     return CeremonyStatus(
@@ -218,28 +222,24 @@ def status(repo: Path) -> CeremonyStatus:
 def finish(repo: Path, keys: Path) -> int:
     config = load_config(repo)
     with locked(repo):
-        progress = status(repo)
-        if not progress.complete:
-            raise CeremonyError(f"not enough signatures yet: {progress.describe()}")
         draft = _load_draft(repo)
         roles = load_roles(repo)
-        try:
-            roles.root.verify_delegate("root", draft)
-            draft.verify_delegate("root", draft)
-        except UnsignedMetadataError as error:
-            raise CeremonyError(f"draft root does not verify: {error}") from error
+        if draft.signed.version != roles.root.signed.version + 1:
+            raise CeremonyError(
+                f"root changed since this ceremony began (now version {roles.root.signed.version},"
+                f" the draft is {draft.signed.version}): run `repo-tools ceremony abort` and "
+                "begin again"
+            )
+        progress = _progress(draft, roles.root.signed)
+        if not progress.complete:
+            raise CeremonyError(f"not enough signatures yet: {progress.describe()}")
         rotated = [r for r in keystore.ONLINE_ROLES if next_key_path(keys, r).exists()]
         roles_to_sign = {r for role in rotated for r in _CASCADE.get(role, [role])}
         roles.root = draft
         stored = keystore.load_all(keys)
-        transaction = Transaction(repo)
-        try:
-            resign(roles, stored, config.expiry_days, roles_to_sign)
-            transaction.write_roles(roles, {"root", *roles_to_sign})
-            transaction.commit()
-        except BaseException:
-            transaction.abort()
-            raise
+        commit_resigned(
+            repo, roles, stored, config.expiry_days, roles_to_sign, also=frozenset({"root"})
+        )
         _retire_rotated_keys(keys, rotated)
         shutil.rmtree(repo / CEREMONY_DIR)
         return draft.signed.version

@@ -13,13 +13,13 @@ import click
 from client.archive import BundleError
 from client.formats import CHANNELS, FormatError
 from repo_tools.config import ConfigError, PublisherConfig, parse_expiry_option
-from repo_tools.keys import KeyError_
+from repo_tools.keys import KeyFileError
 from repo_tools.repository import RepoError
 from repo_tools.versioning import BUMPS, VersionError
 
 DEMO_APP = Path("examples/demo_app")
 DEMO_APP_NAME = "demo-app"
-_EXPECTED = (ConfigError, KeyError_, RepoError, VersionError, BundleError, FormatError)
+_EXPECTED = (ConfigError, KeyFileError, RepoError, VersionError, BundleError, FormatError)
 
 
 class Context:

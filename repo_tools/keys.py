@@ -22,7 +22,7 @@ from securesystemslib.signer import CryptoSigner, SSlibKey
 ONLINE_ROLES = ("targets", "snapshot", "timestamp")
 
 
-class KeyError_(ValueError):
+class KeyFileError(ValueError):
     """A key is missing, unreadable, misplaced or does not fit the role."""
 
 
@@ -72,12 +72,12 @@ def check_key_location(path: Path, repo: Path) -> None:
     """Refuse a private key path inside the published repository or a git-tracked place."""
     resolved = path.resolve()
     if resolved.is_relative_to(repo.resolve()):
-        raise KeyError_(
+        raise KeyFileError(
             f"refusing to write private key {path} inside the repository folder {repo}: "
             "use a keys folder outside it (default keys/)"
         )
     if _git_tracks_or_could_track(path):
-        raise KeyError_(
+        raise KeyFileError(
             f"refusing to write private key {path}: git could track it. Add its folder to "
             ".gitignore or choose a keys folder outside the work tree"
         )
@@ -102,16 +102,16 @@ def generate(path: Path, repo: Path) -> StoredKey:
 
 def load(path: Path) -> StoredKey:
     if os.name == "posix" and path.stat().st_mode & 0o077:
-        raise KeyError_(
+        raise KeyFileError(
             f"private key {path} can be read by other users (mode "
             f"{oct(path.stat().st_mode & 0o777)}): run `chmod 600 {path}` and try again"
         )
     try:
         private_key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as error:
-        raise KeyError_(f"cannot read private key {path}: {error}") from error
+        raise KeyFileError(f"cannot read private key {path}: {error}") from error
     if not isinstance(private_key, Ed25519PrivateKey):
-        raise KeyError_(f"{path} is not an ed25519 private key")
+        raise KeyFileError(f"{path} is not an ed25519 private key")
     public = SSlibKey.from_crypto(private_key.public_key(), scheme="ed25519")
     return StoredKey(path, CryptoSigner(private_key, public))
 

@@ -25,6 +25,7 @@ from client.formats import (
     parse_custom,
     patch_name,
 )
+from client.layout import BUNDLED_CONFIG, RELEASE_FILE, ROOT_FILE
 from repo_tools import keys as keystore
 from repo_tools.config import PublisherConfig, load_config
 from repo_tools.repository import (
@@ -41,8 +42,6 @@ from repo_tools.repository import (
 )
 from repo_tools.verify import verify_repository
 from repo_tools.versioning import next_version, patch_bases
-
-BUNDLE_INFO_DIR = ".update"
 
 
 @dataclass(frozen=True)
@@ -95,12 +94,12 @@ def bundle_info_files(
     (if the publisher set any) initial client settings such as the update servers."""
     release = {"app": app, "version": str(version), "channel": channel_of(version)}
     files = {
-        f"{BUNDLE_INFO_DIR}/root.json": roles.root.to_bytes(SERIALIZER),
-        f"{BUNDLE_INFO_DIR}/release.json": (json.dumps(release, indent=2) + "\n").encode(),
+        ROOT_FILE.as_posix(): roles.root.to_bytes(SERIALIZER),
+        RELEASE_FILE.as_posix(): (json.dumps(release, indent=2) + "\n").encode(),
     }
     if client_settings:
         text = json.dumps(client_settings, indent=2, sort_keys=True) + "\n"
-        files[f"{BUNDLE_INFO_DIR}/updater_config.json"] = text.encode()
+        files[BUNDLED_CONFIG.as_posix()] = text.encode()
     return files
 
 

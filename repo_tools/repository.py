@@ -154,12 +154,14 @@ def commit_resigned(
     stored_keys: list[StoredKey],
     expiry_days: dict[str, int],
     role_names: tuple[str, ...] | list[str] | set[str],
+    also: frozenset[str] = frozenset(),
 ) -> None:
-    """Re-sign roles whose content was changed in memory and publish them all-or-nothing."""
+    """Re-sign roles whose content was changed in memory and publish them all-or-nothing,
+    together with `also` (roles already signed, e.g. a root from a ceremony)."""
     transaction = Transaction(repo)
     try:
         resign(roles, stored_keys, expiry_days, role_names)
-        transaction.write_roles(roles, set(role_names))
+        transaction.write_roles(roles, {*role_names, *also})
         transaction.commit()
     except BaseException:
         transaction.abort()

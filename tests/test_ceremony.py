@@ -108,3 +108,16 @@ def test_impossible_threshold_is_refused(threshold_repo) -> None:
     result = run_tools(repo, keys, "ceremony", "begin", "--root-threshold", "5")
     assert result.returncode == 1 and "needs between 1 and 3" in result.stderr
     assert not (repo / "ceremony").exists()
+
+
+def test_finish_refuses_a_draft_overtaken_by_a_newer_root(threshold_repo) -> None:
+    repo, keys, vault = threshold_repo
+    assert run_tools(repo, keys, "ceremony", "begin", "--rotate", "timestamp").returncode == 0
+    for holder in ("root-1.pem", "root-2.pem"):
+        run_tools(repo, keys, "ceremony", "sign", "--key", str(vault / holder))
+    shutil.copytree(vault, keys / "offline")  # a refresh with the root keys at hand: root v2
+    assert run_tools(repo, keys, "refresh", "--force").returncode == 0
+    before = tree_digest(repo)
+    result = run_tools(repo, keys, "ceremony", "finish")
+    assert result.returncode == 1 and "root changed since this ceremony began" in result.stderr
+    assert tree_digest(repo) == before
