@@ -161,8 +161,6 @@ def release(
 
     if notes and notes_file:
         fail("give either --notes or --notes-file, not both")
-    if bump is None and explicit_version is None and channel != "stable":
-        fail(f"--bump is required for a {channel} release")
 
     def action():  # type: ignore[no-untyped-def]
         if demo_keys_ok:
