@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,7 @@ from tests.test_client_selection import release
 
 def rolled(version: str, percent: int):
     base = release(version)
-    info = type(base.info)(**{**base.info.__dict__, "rollout": percent})
-    return type(base)(base.name, base.length, info)
+    return replace(base, info=replace(base.info, rollout=percent))
 
 
 def test_bucket_below_percentage_is_offered() -> None:
