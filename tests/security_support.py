@@ -99,6 +99,16 @@ def resign_md(md: Metadata, *signers: Any, days: float = 7, bump: int = 1) -> by
     return md.to_bytes(SERIALIZER)
 
 
+def publish_root_v2(repo: Path, keys: Path, root: Metadata) -> bytes:
+    """Sign a changed root 1 as version 2 with both root keys (threshold 2) and publish it."""
+    root_bytes = resign_md(
+        root, signer(keys, "offline/root-1.pem"), signer(keys, "offline/root-2.pem"), days=365
+    )
+    (repo / "metadata" / "2.root.json").write_bytes(root_bytes)
+    (repo / "metadata" / "root.json").write_bytes(root_bytes)
+    return root_bytes
+
+
 def publish_targets(repo: Path, keys: Path, add: dict[str, tuple[Path, dict]]) -> None:
     """Add target files {name: (local file, custom)} and sign targets, snapshot and timestamp
     with the repository's own keys, exactly like repo-tools does (a correctly signed release)."""

@@ -23,6 +23,7 @@ from tests.security_support import (
     answer_trickle,
     launch,
     local_file,
+    publish_root_v2,
     published_fixture,  # noqa: F401 - fixture
     resign_md,
     signer,
@@ -178,14 +179,7 @@ def test_fast_forward_recovery_after_timestamp_key_rotation(world: World) -> Non
     for keyid in list(root.signed.roles["timestamp"].keyids):
         root.signed.revoke_key(keyid, "timestamp")
     root.signed.add_key(new_key.public_key, "timestamp")
-    root_bytes = resign_md(
-        root,
-        signer(world.keys, "offline/root-1.pem"),
-        signer(world.keys, "offline/root-2.pem"),
-        days=365,
-    )
-    (metadata / "2.root.json").write_bytes(root_bytes)
-    (metadata / "root.json").write_bytes(root_bytes)
+    root_bytes = publish_root_v2(world.repo, world.keys, root)
     (metadata / "timestamp.json").write_bytes(resign_md(Metadata.from_bytes(honest_ts), new_key))
     assert root.to_bytes(SERIALIZER) == root_bytes
     world.honest_update_works()
@@ -427,14 +421,7 @@ def test_metadata_signed_by_one_of_two_required_keys(world: World) -> None:
     root = Metadata.from_bytes((metadata / "1.root.json").read_bytes())
     root.signed.add_key(second.public_key, "targets")
     root.signed.roles["targets"].threshold = 2
-    root_bytes = resign_md(
-        root,
-        signer(world.keys, "offline/root-1.pem"),
-        signer(world.keys, "offline/root-2.pem"),
-        days=365,
-    )
-    (metadata / "2.root.json").write_bytes(root_bytes)
-    (metadata / "root.json").write_bytes(root_bytes)
+    publish_root_v2(world.repo, world.keys, root)
     assert stored_keys(world.keys)  # the stolen key is the repository's own targets key
     targets = Metadata.from_bytes((metadata / "targets.json").read_bytes())
     targets_bytes = resign_md(targets, signer(world.keys, "online/targets.pem"))
