@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from packaging.version import Version
-
-from client.formats import CUSTOM_KEY, archive_name
+from client.formats import CUSTOM_KEY, archive_name, parse_version
 from repo_tools import keys as keystore
 from repo_tools.config import load_config
 from repo_tools.repository import TOP_LEVEL_CHAIN, RepoError, commit_resigned, load_roles, locked
@@ -25,7 +23,7 @@ def set_rollout(repo: Path, keys: Path, version: str, percent: int) -> int:
     config = load_config(repo)
     with locked(repo):
         roles = load_roles(repo)
-        name = archive_name(config.app_name, Version(version))
+        name = archive_name(config.app_name, parse_version(version))
         target = roles.targets.signed.targets.get(name)
         if target is None:
             raise RepoError(f"{version} is not released (no {name}): see `repo-tools status`")

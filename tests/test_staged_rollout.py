@@ -66,10 +66,15 @@ def test_publisher_halts_then_widens_a_rollout(tmp_path: Path, https_server, tes
     assert updater.status()["rollout_bucket"] == 50
 
 
-def test_rollout_of_unknown_version_fails_clearly(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [("9.9.9", "9.9.9 is not released"), ("not-a-version", "invalid version")],
+)
+def test_rollout_of_unknown_version_fails_clearly(tmp_path: Path, version, message) -> None:
     publisher = Publisher(tmp_path / "publisher")
     publisher.release("--version", "1.0.0")
     from tests.publisher_support import run_tools
 
-    result = run_tools(publisher.repo, publisher.keys, "rollout", "9.9.9", "10")
-    assert result.returncode == 1 and "9.9.9 is not released" in result.stderr
+    result = run_tools(publisher.repo, publisher.keys, "rollout", version, "10")
+    assert result.returncode == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr
