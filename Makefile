@@ -10,8 +10,9 @@ CHANNEL ?= stable
 NOTES ?=
 BUNDLE ?=
 VERSION ?=
+TO ?=
 
-.PHONY: venv test demo release refresh verify status bench lint format clean
+.PHONY: venv test demo release refresh verify publish status bench lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +38,10 @@ refresh: $(STAMP)
 
 verify: $(STAMP)
 	$(BIN)/repo-tools --repo $(REPO) --keys $(KEYS) verify
+
+# TO=DIR or TO=s3://BUCKET/PREFIX; empty uses publish_to of repo-tools.json
+publish: $(STAMP)
+	$(BIN)/repo-tools --repo $(REPO) --keys $(KEYS) publish $(if $(TO),--to $(TO))
 
 status: $(STAMP)
 	$(BIN)/repo-tools --repo $(REPO) --keys $(KEYS) status

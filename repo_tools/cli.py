@@ -20,6 +20,12 @@ from repo_tools.versioning import BUMPS, VersionError
 DEMO_APP = Path("examples/demo_app")
 DEMO_APP_NAME = "demo-app"
 _EXPECTED = (ConfigError, KeyFileError, RepoError, VersionError, BundleError, FormatError)
+PUBLISH_OPTION = click.option(
+    "--publish/--no-publish",
+    default=True,
+    show_default=True,
+    help="Publish to publish_to of repo-tools.json afterwards, when it is set.",
+)
 
 
 class Context:
@@ -142,6 +148,7 @@ def _ensure_demo_repository(obj: Context) -> None:
     is_flag=True,
     help="If no repository exists, create one with demonstration keys.",
 )
+@PUBLISH_OPTION
 @click.pass_obj
 def release(
     obj: Context,
@@ -154,6 +161,7 @@ def release(
     explicit_version: str | None,
     rollout: int,
     demo_keys_ok: bool,
+    publish: bool,
 ) -> None:
     """Build, sign, verify and publish a new release; prints the new version."""
     from repo_tools.release import ReleaseRequest
@@ -176,6 +184,8 @@ def release(
         err=True,
     )
     click.echo(str(result.version))
+    if publish:
+        _publish_configured(obj, f"released {result.version}")
 
 
 @main.command()
@@ -213,13 +223,18 @@ def status(obj: Context, as_json: bool) -> None:
 
 @main.command()
 @click.option("--force", is_flag=True, help="Re-sign snapshot and timestamp even if not due.")
+@PUBLISH_OPTION
 @click.pass_obj
-def refresh(obj: Context, force: bool) -> None:
+def refresh(obj: Context, force: bool, publish: bool) -> None:
     """Re-sign roles that are near expiry or out of date (for cron/CI; idempotent)."""
     from repo_tools.refresh import refresh as do_refresh
 
     result = run_guarded(lambda: do_refresh(obj.repo, obj.keys, force))
     click.echo("re-signed: " + ", ".join(result.resigned) if result.resigned else "nothing due")
+    if publish:
+        _publish_configured(obj, "re-signed" if result.resigned else "nothing was due")
+    if result.blocked:
+        fail("; ".join(result.blocked.values()))
 
 
 @main.command()
@@ -400,21 +415,63 @@ def rotate_key(obj: Context, role: str) -> None:
 @click.option(
     "--to",
     "destination",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Folder served by the static host (document root, mounted bucket, ...).",
+    help="A folder the static host serves, or s3://BUCKET/PREFIX. "
+    "[default: publish_to in repo-tools.json]",
+)
+@click.option(
+    "--endpoint-url",
+    default=None,
+    help="S3-compatible store other than AWS. [default: publish_endpoint_url]",
 )
 @click.option("--delete", is_flag=True, help="Remove files no longer in the repository.")
 @click.pass_obj
-def publish(obj: Context, destination: Path, delete: bool) -> None:
-    """Copy metadata/ and targets/ to DIR in upload order (timestamp last)."""
+def publish(obj: Context, destination: str | None, endpoint_url: str | None, delete: bool) -> None:
+    """Copy metadata/ and targets/ to a folder or bucket in upload order (timestamp last)."""
+    from repo_tools.config import load_config
+    from repo_tools.publish import open_destination
     from repo_tools.publish import publish as do_publish
 
-    result = run_guarded(lambda: do_publish(obj.repo, destination, delete))
+    def action():  # type: ignore[no-untyped-def]
+        config = load_config(obj.repo)
+        where = destination or config.publish_to
+        if not where:
+            raise ConfigError(
+                "nowhere to publish: give --to DIR or --to s3://BUCKET/PREFIX, or set "
+                "publish_to in repo-tools.json"
+            )
+        url = config.publish_endpoint_url if endpoint_url is None else endpoint_url
+        return do_publish(obj.repo, open_destination(where, obj.repo, url), delete)
+
+    _report_published(run_guarded(action), err=False)
+
+
+def _report_published(result, err: bool = True) -> None:  # type: ignore[no-untyped-def]
     click.echo(
-        f"published {len(result.copied)} changed file(s) to {destination}"
-        + (f", deleted {len(result.deleted)}" if result.deleted else "")
+        f"published {len(result.copied)} changed file(s) to {result.destination}"
+        + (f", deleted {len(result.deleted)}" if result.deleted else ""),
+        err=err,
     )
+
+
+def _publish_configured(obj: Context, done: str) -> None:
+    """Publish to `publish_to` when it is set (the end of `release` and `refresh`), as a mirror:
+    what the repository no longer has (pruned releases, old metadata versions) is deleted
+    there too, after the new timestamp is in place."""
+    from repo_tools.config import load_config
+    from repo_tools.publish import open_destination
+    from repo_tools.publish import publish as do_publish
+
+    config = run_guarded(lambda: load_config(obj.repo))
+    if not config.publish_to:
+        return
+    try:
+        destination = open_destination(config.publish_to, obj.repo, config.publish_endpoint_url)
+        _report_published(do_publish(obj.repo, destination, delete=True))
+    except (*_EXPECTED, OSError) as error:
+        fail(
+            f"{done} locally, but publishing to {config.publish_to} failed: {error}. Clients "
+            "keep the previous state until it succeeds: fix that and run `repo-tools publish`"
+        )
 
 
 @main.command()

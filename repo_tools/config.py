@@ -39,6 +39,9 @@ class PublisherConfig:
     keep_releases: int = 0  # retention applied at release; 0 keeps everything
     # initial client settings shipped in every bundle (.update/updater_config.json), e.g. servers
     client_settings: dict[str, Any] = field(default_factory=dict)
+    # where `release` and `refresh` publish when set: a folder, or s3://BUCKET/PREFIX
+    publish_to: str = ""
+    publish_endpoint_url: str = ""  # an S3-compatible store other than AWS (https://...)
 
     def validate(self) -> PublisherConfig:
         check_app_name(self.app_name)
@@ -53,12 +56,31 @@ class PublisherConfig:
             raise ConfigError(f"unknown role(s) in expiry: {', '.join(sorted(unknown))}")
         if not isinstance(self.keep_releases, int) or self.keep_releases < 0:
             raise ConfigError(f"keep_releases is {self.keep_releases!r}: use 0 (keep all) or more")
+        self._validate_publishing()
         from client.settings import validate
 
         problems = validate(self.client_settings)
         if problems:
             raise ConfigError("client_settings in repo-tools.json: " + "; ".join(problems))
         return self
+
+    def _validate_publishing(self) -> None:
+        from repo_tools.object_store import check_endpoint_url, parse_bucket_address
+        from repo_tools.repository import RepoError
+
+        for key in ("publish_to", "publish_endpoint_url"):
+            if not isinstance(getattr(self, key), str):
+                raise ConfigError(f"{key} is {getattr(self, key)!r}: give a string")
+        try:
+            bucket = parse_bucket_address(self.publish_to)
+            check_endpoint_url(self.publish_endpoint_url)
+        except RepoError as error:
+            raise ConfigError(f"repo-tools.json: {error}") from None
+        if self.publish_endpoint_url and bucket is None:
+            raise ConfigError(
+                "publish_endpoint_url is set but publish_to is not an s3:// address: "
+                "set publish_to to s3://BUCKET/PREFIX or remove publish_endpoint_url"
+            )
 
 
 def parse_expiry_option(text: str) -> dict[str, int]:

@@ -1,9 +1,14 @@
-"""`repo-tools publish --to DIR`: copy the repository to where it is served, in upload order.
+"""`repo-tools publish`: copy the repository to where it is served, in upload order.
 
-For a static host mounted or synced as a folder (web server document root, a bucket mounted
-with a FUSE driver, a folder rsync'ed onwards). Order: target files, root versions, other
-versioned metadata, and `timestamp.json` last, each written to a temporary name and renamed,
-so a client polling during the upload only ever sees complete states. Files already present
+Two kinds of destination:
+* a folder a static host serves (web server document root, a folder synced onwards): each
+  file is written to a temporary name and renamed;
+* an S3-compatible object store, `s3://BUCKET/PREFIX` (repo_tools.object_store): each object
+  is replaced whole by one PUT.
+
+Order: target files, root versions, other versioned metadata, and `timestamp.json` last, so a
+client polling during the upload only ever sees complete states: until the new timestamp
+lands, it points at metadata and targets that are all already there. Files already present
 with the same content are skipped; with `--delete`, files no longer in the repository are
 removed only after the new timestamp is in place.
 """
@@ -15,20 +20,83 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from repo_tools.repository import RepoError, locked, metadata_dir, targets_dir, upload_rank
+
+PUBLISHED_FOLDERS = ("targets", "metadata")
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class Destination(Protocol):
+    """Where published files go; names are relative, e.g. `metadata/timestamp.json`."""
+
+    def is_current(self, name: str, source: Path) -> bool: ...
+    def put(self, name: str, source: Path) -> None: ...
+    def published_names(self) -> list[str]: ...
+    def delete(self, name: str) -> None: ...
 
 
 @dataclass
 class PublishResult:
+    destination: str
     copied: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
 
 
-def _copy_atomic(source: Path, destination: Path) -> None:
-    temporary = destination.with_name(f".{destination.name}.uploading")
-    shutil.copyfile(source, temporary)
-    os.replace(temporary, destination)
+def cache_control(name: str) -> str:
+    """Versioned metadata and hash-prefixed targets never change; the rest must be re-fetched."""
+    if Path(name).name[:1].isdigit() or name.startswith("targets/"):
+        return IMMUTABLE
+    return "no-cache"
+
+
+def content_type(name: str) -> str:
+    return "application/json" if name.endswith(".json") else "application/octet-stream"
+
+
+class FolderDestination:
+    def __init__(self, root: Path, repo: Path) -> None:
+        if root.resolve().is_relative_to(repo.resolve()):
+            raise RepoError(f"cannot publish {repo} into itself ({root})")
+        self.root = root
+
+    def __str__(self) -> str:
+        return str(self.root)
+
+    def is_current(self, name: str, source: Path) -> bool:
+        target = self.root / name
+        return target.is_file() and filecmp.cmp(source, target, shallow=False)
+
+    def put(self, name: str, source: Path) -> None:
+        target = self.root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.uploading")
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, target)
+
+    def published_names(self) -> list[str]:
+        return [
+            f"{folder}/{path.name}"
+            for folder in PUBLISHED_FOLDERS
+            for path in sorted((self.root / folder).glob("*"))
+            if path.is_file()
+        ]
+
+    def delete(self, name: str) -> None:
+        (self.root / name).unlink()
+
+
+def open_destination(text: str, repo: Path, endpoint_url: str = "") -> Destination:
+    """`s3://BUCKET[/PREFIX]` is an object store; anything else is a folder."""
+    from repo_tools.object_store import BucketDestination, parse_bucket_address
+
+    address = parse_bucket_address(text)
+    if address is not None:
+        return BucketDestination(address, endpoint_url)
+    if endpoint_url:
+        raise RepoError(f"--endpoint-url is for s3:// destinations, not the folder {text}")
+    return FolderDestination(Path(text), repo)
 
 
 def upload_plan(repo: Path) -> list[Path]:
@@ -38,27 +106,21 @@ def upload_plan(repo: Path) -> list[Path]:
     return targets + metadata
 
 
-def publish(repo: Path, destination: Path, delete: bool = False) -> PublishResult:
-    if destination.resolve().is_relative_to(repo.resolve()):
-        raise RepoError(f"cannot publish {repo} into itself ({destination})")
-    result = PublishResult()
+def publish(repo: Path, destination: Destination, delete: bool = False) -> PublishResult:
+    result = PublishResult(str(destination))
     with locked(repo):
         plan = upload_plan(repo)
         if not plan:
             raise RepoError(f"{repo} has nothing to publish: run `repo-tools init` and `release`")
         for source in plan:
-            relative = source.relative_to(repo)
-            target = destination / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists() and filecmp.cmp(source, target, shallow=False):
-                continue
-            _copy_atomic(source, target)
-            result.copied.append(str(relative))
+            name = source.relative_to(repo).as_posix()
+            if not destination.is_current(name, source):
+                destination.put(name, source)
+                result.copied.append(name)
         if delete:
-            wanted = {p.relative_to(repo) for p in plan}
-            for folder in ("targets", "metadata"):
-                for path in sorted((destination / folder).glob("*")):
-                    if path.is_file() and path.relative_to(destination) not in wanted:
-                        path.unlink()
-                        result.deleted.append(str(path.relative_to(destination)))
+            wanted = {source.relative_to(repo).as_posix() for source in plan}
+            for name in destination.published_names():
+                if name not in wanted:
+                    destination.delete(name)
+                    result.deleted.append(name)
     return result

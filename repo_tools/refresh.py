@@ -32,6 +32,9 @@ class RefreshError(RepoError):
 
 @dataclass
 class RefreshResult:
+    """What was re-signed, and what is due but could not be (the caller fails on `blocked`,
+    after publishing what was re-signed)."""
+
     resigned: list[str] = field(default_factory=list)
     blocked: dict[str, str] = field(default_factory=dict)  # role -> what must be done
 
@@ -87,9 +90,4 @@ def refresh(repo: Path, keys: Path, force: bool = False) -> RefreshResult:
         if to_sign:
             commit_resigned(repo, roles, stored, config.expiry_days, to_sign)
             result.resigned = to_sign
-    if result.blocked:
-        raise RefreshError(
-            ("re-signed " + ", ".join(result.resigned) + "; but " if result.resigned else "")
-            + "; ".join(result.blocked.values())
-        )
     return result
