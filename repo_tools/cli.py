@@ -186,6 +186,7 @@ def release(
     click.echo(str(result.version))
     if publish:
         _publish_configured(obj, f"released {result.version}")
+    _tag_configured(obj, str(result.version), channel)
 
 
 @main.command()
@@ -451,6 +452,22 @@ def _report_published(result, err: bool = True) -> None:  # type: ignore[no-unty
         + (f", deleted {len(result.deleted)}" if result.deleted else ""),
         err=err,
     )
+
+
+def _tag_configured(obj: Context, version: str, channel: str) -> None:
+    """Tag the working directory's HEAD when `git_tag` is set (the last step of a release)."""
+    from repo_tools.config import load_config
+    from repo_tools.git_tag import tag_name, tag_release
+
+    config = run_guarded(lambda: load_config(obj.repo))
+    if not config.git_tag:
+        return
+    name = tag_name(config.git_tag, version)
+    try:
+        tag_release(Path.cwd(), name, f"{config.app_name} {version} ({channel})")
+    except RepoError as error:
+        fail(f"released {version}, but tagging failed: {error}")
+    click.echo(f"tagged {name}", err=True)
 
 
 def _publish_configured(obj: Context, done: str) -> None:

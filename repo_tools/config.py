@@ -42,6 +42,7 @@ class PublisherConfig:
     # where `release` and `refresh` publish when set: a folder, or s3://BUCKET/PREFIX
     publish_to: str = ""
     publish_endpoint_url: str = ""  # an S3-compatible store other than AWS (https://...)
+    git_tag: str = ""  # tag the working directory's HEAD after a release, e.g. "v{version}"
 
     def validate(self) -> PublisherConfig:
         check_app_name(self.app_name)
@@ -57,6 +58,13 @@ class PublisherConfig:
         if not isinstance(self.keep_releases, int) or self.keep_releases < 0:
             raise ConfigError(f"keep_releases is {self.keep_releases!r}: use 0 (keep all) or more")
         self._validate_publishing()
+        if self.git_tag:
+            from repo_tools.git_tag import tag_name
+
+            try:
+                tag_name(str(self.git_tag), "1.0.0b1")
+            except ValueError as error:
+                raise ConfigError(f"repo-tools.json: {error}") from None
         from client.settings import validate
 
         problems = validate(self.client_settings)
