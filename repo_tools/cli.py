@@ -252,13 +252,13 @@ def prune(obj: Context, keep: int) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True)
-@click.option("--tls", is_flag=True, help="Serve HTTPS with a throwaway local CA.")
+@click.option("--tls", is_flag=True, help="Serve HTTPS with a development CA kept in --tls-dir.")
 @click.option(
     "--tls-dir",
     type=click.Path(path_type=Path),
     default=Path(".serve-tls"),
     show_default=True,
-    help="Where the CA file is written with --tls.",
+    help="Where the development CA (dev-ca.pem, dev-ca.key) is kept with --tls.",
 )
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, tls: bool, tls_dir: Path) -> None:

@@ -1,12 +1,14 @@
 """`repo-tools serve`: a development static server for metadata/ and targets/ only.
 
-Production serving is any static host (see README, nginx example). With TLS, a throwaway
-certificate authority is created for this run and its file printed, for a client's ca_bundle.
+Production serving is any static host (see README, nginx example). With TLS, a development
+certificate authority is created in the TLS folder on first use and reused afterwards, so a
+client's ca_bundle keeps working across restarts of the server; its file is printed.
 """
 
 from __future__ import annotations
 
 import http.server
+import os
 import ssl
 from functools import partial
 from pathlib import Path
@@ -45,13 +47,24 @@ def make_server(
     server.quiet = quiet  # type: ignore[attr-defined]
     ca_file = None
     if tls_dir is not None:
-        import trustme
-
-        tls_dir.mkdir(parents=True, exist_ok=True)
-        ca = trustme.CA()
+        ca_file, ca = development_ca(tls_dir)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ca.issue_cert(host, "localhost", "127.0.0.1", "::1").configure_cert(context)
-        ca_file = tls_dir / "dev-ca.pem"
-        ca.cert_pem.write_to_path(str(ca_file))
         server.socket = context.wrap_socket(server.socket, server_side=True)
     return server, ca_file
+
+
+def development_ca(tls_dir: Path):  # type: ignore[no-untyped-def]
+    """The CA kept in tls_dir (dev-ca.pem, dev-ca.key), made on first use."""
+    import trustme
+
+    ca_file, key_file = tls_dir / "dev-ca.pem", tls_dir / "dev-ca.key"
+    if ca_file.is_file() and key_file.is_file():
+        return ca_file, trustme.CA.from_pem(ca_file.read_bytes(), key_file.read_bytes())
+    tls_dir.mkdir(parents=True, exist_ok=True)
+    ca = trustme.CA()
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(ca.private_key_pem.bytes())
+    ca.cert_pem.write_to_path(str(ca_file))
+    return ca_file, ca
