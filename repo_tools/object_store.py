@@ -8,7 +8,9 @@ A PUT replaces an object whole, so readers see the old or the new bytes, never a
 upload order of repo_tools.publish does the rest. Each object carries Cache-Control (no-cache
 for the moving metadata names, immutable for versioned ones and targets) so a CDN in front
 of the bucket never serves a stale timestamp, and Content-MD5, so the store rejects bytes
-damaged on the way. An object whose size and MD5 ETag match the local file is not sent again.
+damaged on the way. An object is not sent again when its size and MD5 ETag match the local
+file, or, for targets (named by their sha256), its size alone: a daily refresh reads no
+archives.
 boto3 is imported only here: install it with the `s3` extra (`pip install '.[s3]'`).
 """
 
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from repo_tools.publish import PUBLISHED_FOLDERS, cache_control, content_type
+from repo_tools.publish import PUBLISHED_FOLDERS, cache_control, content_type, named_by_content
 from repo_tools.repository import RepoError
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$")
@@ -149,8 +151,10 @@ class BucketDestination:
 
     def is_current(self, name: str, source: Path) -> bool:
         size, etag = self._present.get(self.address.key(name), (-1, ""))
+        if size != source.stat().st_size:
+            return False
         # a multipart ETag ("...-N") is not an MD5: such an object is simply sent again
-        return size == source.stat().st_size and etag == file_md5(source).hex()
+        return named_by_content(name) or etag == file_md5(source).hex()
 
     def put(self, name: str, source: Path) -> None:
         key = self.address.key(name)

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from repo_tools.object_store import check_endpoint_url, parse_bucket_address
-from repo_tools.publish import IMMUTABLE, cache_control
+from repo_tools.publish import IMMUTABLE, cache_control, named_by_content
 from repo_tools.repository import RepoError
 from tests.publisher_support import make_bundle, run_tools, tree_digest
 
@@ -99,6 +99,14 @@ def test_publish_uploads_everything_with_cache_headers_and_skips_unchanged_files
 
     again = run_tools(repo, keys, "publish", *to)
     assert again.returncode == 0 and "published 0 changed file(s)" in again.stdout
+
+    # metadata is compared by content, not only by size: a same-size stray copy is replaced
+    root_bytes = (repo / "metadata" / "1.root.json").read_bytes()
+    stray = bytes(len(root_bytes))
+    store.client.put_object(Bucket="updates", Key="bot/stable/metadata/1.root.json", Body=stray)
+    repaired = run_tools(repo, keys, "publish", *to)
+    assert "published 1 changed file(s)" in repaired.stdout
+    assert store.digest("updates", "bot/stable/") == tree_digest(repo)
 
     make_bundle(bundle, "two")
     assert (
@@ -229,3 +237,5 @@ def test_addresses_endpoints_and_cache_rules() -> None:
     assert cache_control("metadata/snapshot.json") == "no-cache"
     assert cache_control("metadata/12.snapshot.json") == IMMUTABLE
     assert cache_control("targets/ab12.bot-1.0.0.tar.gz") == IMMUTABLE
+    assert named_by_content("targets/ab12.bot-1.0.0.tar.gz")
+    assert not named_by_content("metadata/3.snapshot.json")
