@@ -11,6 +11,7 @@ NOTES ?=
 BUNDLE ?=
 VERSION ?=
 TO ?=
+DRY_RUN ?=
 
 .PHONY: venv test demo release refresh verify publish status bench lint format clean
 
@@ -31,7 +32,8 @@ demo: $(STAMP)
 # BUMP= (empty) with CHANNEL=stable promotes the newest pre-release; VERSION=x.y.z is explicit
 release: $(STAMP)
 	$(BIN)/repo-tools --repo $(REPO) --keys $(KEYS) release $(if $(VERSION),--version $(VERSION),$(if $(BUMP),--bump $(BUMP))) \
-		--channel $(CHANNEL) $(if $(NOTES),--notes "$(NOTES)") $(if $(BUNDLE),--bundle $(BUNDLE)) --demo-keys-ok
+		--channel $(CHANNEL) $(if $(NOTES),--notes "$(NOTES)") $(if $(BUNDLE),--bundle $(BUNDLE)) \
+		$(if $(DRY_RUN),--dry-run) --demo-keys-ok
 
 refresh: $(STAMP)
 	$(BIN)/repo-tools --repo $(REPO) --keys $(KEYS) refresh

@@ -149,6 +149,11 @@ def _ensure_demo_repository(obj: Context) -> None:
     help="If no repository exists, create one with demonstration keys.",
 )
 @PUBLISH_OPTION
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check the bundle and keys and print the version, archive and patches; change nothing.",
+)
 @click.pass_obj
 def release(
     obj: Context,
@@ -162,6 +167,7 @@ def release(
     rollout: int,
     demo_keys_ok: bool,
     publish: bool,
+    dry_run: bool,
 ) -> None:
     """Build, sign, verify and publish a new release; prints the new version."""
     from repo_tools.release import ReleaseRequest
@@ -169,6 +175,10 @@ def release(
 
     if notes and notes_file:
         fail("give either --notes or --notes-file, not both")
+    if dry_run:
+        request = ReleaseRequest(bump, channel, bundle, "", required, explicit_version, rollout)
+        _print_release_plan(obj, request)
+        return
 
     def action():  # type: ignore[no-untyped-def]
         if demo_keys_ok:
@@ -444,6 +454,31 @@ def publish(obj: Context, destination: str | None, endpoint_url: str | None, del
         return do_publish(obj.repo, open_destination(where, obj.repo, url), delete)
 
     _report_published(run_guarded(action), err=False)
+
+
+def _print_release_plan(obj: Context, request) -> None:  # type: ignore[no-untyped-def]
+    from repo_tools.config import load_config
+    from repo_tools.release import plan_release
+
+    plan = run_guarded(lambda: plan_release(obj.repo, obj.keys, request))
+    config = load_config(obj.repo)
+    bases = ", ".join(str(base) for base in plan.patch_bases) or "none (first release)"
+    source = plan.bundle if plan.bundle is not None else f"the output of {plan.build_command!r}"
+    lines = [
+        f"would release {plan.version} ({request.channel}) from {source}",
+        f"  archive:      {plan.archive}",
+        f"  patches from: {bases}",
+        "  signs:        targets, snapshot, timestamp (keys found)",
+        f"  rollout:      {request.rollout}%" + (", required" if request.required else ""),
+    ]
+    if config.publish_to:
+        lines.append(f"  publishes to: {config.publish_to}")
+    if config.git_tag:
+        from repo_tools.git_tag import tag_name
+
+        lines.append(f"  tags:         {tag_name(config.git_tag, str(plan.version))}")
+    click.echo("\n".join(lines), err=True)
+    click.echo(str(plan.version))
 
 
 def _report_published(result, err: bool = True) -> None:  # type: ignore[no-untyped-def]

@@ -62,6 +62,17 @@ class ReleaseResult:
     patches: list[str]
 
 
+@dataclass(frozen=True)
+class ReleasePlan:
+    """What `release` would do, decided without building or signing anything."""
+
+    version: Version
+    archive: str
+    patch_bases: list[Version]
+    bundle: Path | None  # None: the configured build command would make it
+    build_command: str
+
+
 def released_archives(targets: Targets) -> dict[Version, tuple[TargetFile, ArchiveInfo]]:
     """Full archives listed in targets metadata, by version."""
     found: dict[Version, tuple[TargetFile, ArchiveInfo]] = {}
@@ -136,17 +147,54 @@ def _make_patches(
     return names
 
 
+@dataclass(frozen=True)
+class _Checked:
+    roles: RoleSet
+    version: Version
+    bundle: Path | None
+    stored_keys: list[keystore.StoredKey]
+
+
+def _check_request(
+    repo: Path, keys: Path, config: PublisherConfig, request: ReleaseRequest, build: bool
+) -> _Checked:
+    """Version, bundle and keys, checked before anything slow (call under the lock)."""
+    roles = load_roles(repo)
+    archives = released_archives(roles.targets.signed)
+    new = next_version(archives, request.bump, request.channel, request.version)
+    bundle = None
+    if build or request.bundle is not None or not config.build_command:
+        bundle = _resolve_bundle(config, request)
+        check_bundle(bundle)  # clear errors for links out, unreadable files, empty folder
+    stored_keys = keystore.load_all(keys)
+    for role in ("targets", "snapshot", "timestamp"):
+        _require_keys(roles, role, stored_keys)
+    return _Checked(roles, new, bundle, stored_keys)
+
+
+def plan_release(repo: Path, keys: Path, request: ReleaseRequest) -> ReleasePlan:
+    """`release --dry-run`: the version, archive and patches, after the same checks of the
+    bundle and keys a release makes first; nothing is built, signed or written."""
+    config = load_config(repo)
+    with locked(repo):
+        checked = _check_request(repo, keys, config, request, build=False)
+    archives = released_archives(checked.roles.targets.signed)
+    return ReleasePlan(
+        checked.version,
+        archive_name(config.app_name, checked.version),
+        patch_bases(archives, checked.version),
+        checked.bundle,
+        config.build_command if checked.bundle is None else "",
+    )
+
+
 def release(repo: Path, keys: Path, request: ReleaseRequest) -> ReleaseResult:
     config = load_config(repo)
     with locked(repo):
-        roles = load_roles(repo)
-        archives = released_archives(roles.targets.signed)
-        new = next_version(archives, request.bump, request.channel, request.version)
-        bundle = _resolve_bundle(config, request)
-        check_bundle(bundle)  # clear errors for links out, unreadable files, empty folder
-        stored_keys = keystore.load_all(keys)
-        for role in ("targets", "snapshot", "timestamp"):  # before the slow part
-            _require_keys(roles, role, stored_keys)
+        checked = _check_request(repo, keys, config, request, build=True)
+        roles, new, bundle = checked.roles, checked.version, checked.bundle
+        stored_keys = checked.stored_keys
+        assert bundle is not None  # build=True always resolves it
         transaction = Transaction(repo)
         try:
             result = _build(repo, transaction, roles, stored_keys, config, request, bundle, new)

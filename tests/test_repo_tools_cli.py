@@ -377,3 +377,21 @@ def test_old_metadata_versions_do_not_pile_up(repo_env) -> None:
     assert snapshots == ["4.snapshot.json", "5.snapshot.json", "6.snapshot.json"]
     assert (repo / "metadata" / "1.root.json").exists()
     assert run_tools(repo, keys, "verify").returncode == 0
+
+
+def test_release_dry_run_checks_and_tells_but_changes_nothing(repo_env, tmp_path: Path) -> None:
+    repo, keys, bundle = repo_env
+    release(repo, keys, bundle, "--bump", "patch")
+    before = tree_digest(repo)
+    args = ("release", "--bundle", str(bundle), "--bump", "minor", "--channel", "beta")
+    planned = run_tools(repo, keys, *args, "--dry-run")
+    assert planned.returncode == 0, planned.stderr
+    assert planned.stdout.strip() == "0.1.0b1"
+    assert "archive:      bot-0.1.0b1.tar.gz" in planned.stderr
+    assert "patches from: 0.0.1" in planned.stderr
+    assert tree_digest(repo) == before and not (repo / ".repo-tools-staging").exists()
+    shutil.move(keys / "online", tmp_path / "elsewhere")
+    refused = run_tools(repo, keys, *args, "--dry-run")
+    assert_refused(repo, keys, before, refused, "no usable key for the targets role")
+    shutil.move(tmp_path / "elsewhere", keys / "online")
+    assert release(repo, keys, bundle, *args[3:]) == "0.1.0b1"  # the plan was the real thing
