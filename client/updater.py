@@ -496,88 +496,10 @@ class Updater:
 
         return report
 
-    def _fetch_target(self, ng: Any, transport: Any, name: str) -> Path:
-        """A verified copy of target `name` in cache/targets (downloaded unless cached)."""
-        from tuf.api.exceptions import LengthOrHashMismatchError, RepositoryError
-
-        info = ng.get_targetinfo(name)
-        if info is None:
-            raise RepositoryError(f"{name} is not in the signed targets metadata")
-        destination = self.layout.targets_dir / name
-        if ng.find_cached_target(info, str(destination)):
-            return destination
-        digest = next(iter(info.hashes.values()))
-        partial = self.layout.targets_dir / f".{digest}.{name}.part"
-        resumed = partial.exists()
-        try:
-            with transport.target(name, partial, self._progress()):
-                ng.download_target(info, str(destination))
-        except LengthOrHashMismatchError:
-            if not resumed:
-                raise
-            # the kept prefix came from an earlier attempt (perhaps a hostile mirror, or a
-            # damaged cache) and poisoned the whole: the transport deleted it, so download the
-            # target once more from its first byte
-            _log().warning("resumed download of %s failed verification: downloading it whole", name)
-            partial.unlink(missing_ok=True)
-            with transport.target(name, partial, self._progress()):
-                ng.download_target(info, str(destination))
-        return destination
-
-    def _build_tar(
-        self, ng: Any, transport: Any, state: State, plan: Any
-    ) -> tuple[Path, str, str | None]:
-        """The verified uncompressed tar of the chosen release: patch chain, else full archive.
-
-        Returns (tar path, method used, why a patch chain was abandoned or None)."""
-        from client.archive import gunzip_file
-        from client.codec import PatchError, apply_patch
-
-        release, chain = plan
-        current = self.layout.current_version() or ""
-        out = self.layout.base_tar(state.app, release.info.version)
-        temp = out.with_name(out.name + ".tmp")
-        fallback_reason = None
-        if chain:
-            try:
-                data = self.layout.base_tar(state.app, current).read_bytes()
-                for edge in chain:
-                    patch = self._fetch_target(ng, transport, edge.name).read_bytes()
-                    data = apply_patch(data, patch, edge.info.codec)
-                if len(data) != release.info.tar_size or _sha256(data) != release.info.tar_sha256:
-                    raise PatchError(
-                        f"patched tar does not match the signed tar of {release.info.version}"
-                    )
-                try:
-                    temp.write_bytes(data)
-                except OSError:
-                    temp.unlink(missing_ok=True)  # disk full: leave no half tar eating space
-                    raise
-                os.replace(temp, out)
-                return out, "patch", None
-            except PatchError as error:
-                fallback_reason = str(error)
-                _log().warning("patch update failed (%s): downloading the full archive", error)
-        archive = self._fetch_target(ng, transport, release.name)
-        try:
-            gunzip_file(archive, temp)
-        except OSError:
-            temp.unlink(missing_ok=True)  # disk full: leave no half tar eating space
-            raise
-        size, digest = _file_digest(temp)
-        if size != release.info.tar_size or digest != release.info.tar_sha256:
-            temp.unlink(missing_ok=True)
-            raise UpdateError(
-                "verification",
-                f"archive {release.name} does not unpack to its signed tar (size/sha256): "
-                "the release metadata is inconsistent; nothing was installed",
-            )
-        os.replace(temp, out)
-        archive.unlink(missing_ok=True)  # the tar is what we keep (patch base); bound the cache
-        return out, "full", fallback_reason
-
     def download(self) -> UpdateInfo | None:
         """Check, then download and verify the chosen update (ready for `install`)."""
+        from client.assemble import build_tar
+
         started = time.monotonic()
         try:
             self._require_ready()
@@ -589,7 +511,9 @@ class Updater:
                     _, plan, info = self._plan(ng, state)
                     if info is None:
                         return None, None, None, None
-                    tar, method, reason = self._build_tar(ng, transport, state, plan)
+                    tar, method, reason = build_tar(
+                        self.layout, ng, transport, state.app, plan, self._progress()
+                    )
                     return info, tar, method, (plan[0].info, reason)
 
                 try:
@@ -644,6 +568,7 @@ class Updater:
     def install(self) -> str | None:
         """Install the downloaded update; returns the new version (None if nothing is ready).
         The running version keeps running; call `restart()` to switch to the new one."""
+        from client.assemble import file_digest
         from client.install import (
             backup_user_data,
             clean_staging,
@@ -664,7 +589,7 @@ class Updater:
                     return None
                 version = ready["version"]
                 tar = self.layout.targets_dir / ready["tar"]
-                if _file_digest(tar)[1] != ready["tar_sha256"]:
+                if file_digest(tar)[1] != ready["tar_sha256"]:
                     state.downloaded = None
                     self.layout.write_state(state)
                     raise UpdateError(
@@ -1001,21 +926,3 @@ def _random_uniform(low: float, high: float) -> float:
     import random
 
     return random.uniform(low, high)
-
-
-def _sha256(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
-
-
-def _file_digest(path: Path) -> tuple[int, str]:
-    import hashlib
-
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            size += len(chunk)
-            digest.update(chunk)
-    return size, digest.hexdigest()
