@@ -66,6 +66,8 @@ class FolderDestination:
     def __init__(self, root: Path, repo: Path) -> None:
         if root.resolve().is_relative_to(repo.resolve()):
             raise RepoError(f"cannot publish {repo} into itself ({root})")
+        if root.exists() and not root.is_dir():
+            raise RepoError(f"cannot publish to {root}: it is a file; give a folder")
         self.root = root
 
     def __str__(self) -> str:

@@ -314,6 +314,11 @@ def test_publish_copies_in_upload_order_and_is_incremental(repo_env, tmp_path: P
     assert tree_digest(site) == tree_digest(repo)
     from repo_tools.publish import upload_plan
 
+    (tmp_path / "a-file").write_text("")
+    refused = run_tools(repo, keys, "publish", "--to", str(tmp_path / "a-file"))
+    assert refused.returncode == 1 and "it is a file; give a folder" in refused.stderr
+    inside = run_tools(repo, keys, "publish", "--to", str(repo / "targets"))
+    assert inside.returncode == 1 and "into itself" in inside.stderr
     order = [p.name for p in upload_plan(repo)]
     assert order[-1] == "timestamp.json"
     assert max(i for i, n in enumerate(order) if n.endswith(".tar.gz")) < order.index("1.root.json")
