@@ -29,6 +29,7 @@ EXIT_OK, EXIT_ERROR, EXIT_NO_UPDATE, EXIT_BUSY, EXIT_CONFIG, EXIT_NOT_SET_UP, EX
     5,
     64,
 )
+EXIT_DAMAGED = 6  # `verify`: the installed files differ from the signed release
 _EXIT_BY_KIND = {"busy": EXIT_BUSY, "config": EXIT_CONFIG, "not_set_up": EXIT_NOT_SET_UP}
 
 
@@ -274,6 +275,28 @@ def confirm(ctx: Context) -> None:
     ctx.out(
         {"ok": True, "confirmed": confirmed}, "confirmed" if confirmed else "nothing to confirm"
     )
+
+
+@cli.command()
+@click.option("--repair", is_flag=True, help="Put back every modified or missing file.")
+@click.pass_obj
+def verify(ctx: Context, repair: bool) -> None:
+    """Compare the installed files with the signed release (exit 6 if damaged)."""
+    updater = ctx.updater()
+    _progress_bars(ctx, updater)
+    report = guarded(ctx, lambda: updater.verify_install(repair=repair))
+    lines = [f"{report['version']}: " + ("intact" if report["intact"] else "DAMAGED")]
+    for kind in ("modified", "missing", "repaired", "extra"):
+        names = report[kind]
+        if names:
+            more = f" (+{len(names) - 10} more)" if len(names) > 10 else ""
+            shown = ", ".join(names[:10]) + more
+            lines.append(f"  {kind} ({len(names)}): {shown}")
+    if not report["intact"]:
+        lines.append("  run `update-client verify --repair` to put the signed files back")
+    ctx.out({"ok": report["intact"], **report}, "\n".join(lines))
+    if not report["intact"]:
+        raise Done(EXIT_DAMAGED)
 
 
 @cli.command()

@@ -776,6 +776,77 @@ class Updater:
         sys.stderr.flush()
         os.execv(argv[0], argv)
 
+    # -- integrity of the installed version -------------------------------------------------
+
+    def verify_install(self, repair: bool = False) -> dict[str, Any]:
+        """Compare the current version's files with its signed release; with `repair`, put
+        back every modified or missing file. Fetches the signed metadata (and the archive if
+        its tar is not cached); returns {"version", "intact", "modified", "missing", "extra",
+        "repaired"}. Files the release does not contain are reported, never removed."""
+        from client.archive import extract_tar
+        from client.install import clean_staging
+        from client.integrity import compare_tree, repair_tree
+
+        started = time.monotonic()
+        version = ""
+        try:
+            self._require_ready()
+            with self._exclusive():
+                state = self.layout.read_state()
+                version = self.layout.current_version() or ""
+                transport = self._transport()
+                try:
+                    tar, unpacked = self._on_mirrors(
+                        transport, lambda ng: self._signed_tar(ng, transport, state.app, version)
+                    )
+                finally:
+                    transport.close()
+                installed = self.layout.version_dir(version)
+                try:
+                    clean_staging(self.layout)
+                    reference = self.layout.staging / version
+                    extract_tar(tar, reference, unpacked)
+                    found = compare_tree(reference, installed)
+                    repaired = repair_tree(reference, installed, found) if repair else []
+                    after = compare_tree(reference, installed) if repaired else found
+                finally:
+                    clean_staging(self.layout)
+        except Exception as error:
+            action = "repaired" if repair else "verified"
+            raise self._fail(error, action, duration=time.monotonic() - started) from error
+        report = {"version": version, **found.to_dict(), "repaired": repaired}
+        report["intact"] = after.intact
+        _history().append(
+            self.layout.history_file,
+            "repaired" if repaired else "verified",
+            to_version=version,
+            result="intact" if after.intact else "damaged",
+            modified=len(found.modified),
+            missing=len(found.missing),
+            repaired=len(repaired),
+            duration=time.monotonic() - started,
+        )
+        return report
+
+    def _signed_tar(self, ng: Any, transport: Any, app: str, version: str) -> tuple[Path, int]:
+        """The verified tar of the installed `version` (cached patch base, else downloaded)."""
+        from client.assemble import build_tar, file_digest
+        from client.selection import catalog
+
+        release = catalog(app, self._targets(ng)).releases.get(version)
+        if release is None:
+            raise UpdateError(
+                "verification",
+                f"{app} {version} is no longer in the signed release list (the publisher pruned "
+                "it), so its files cannot be checked: update to a published version",
+            )
+        tar = self.layout.base_tar(app, version)
+        signed = (release.info.tar_size, release.info.tar_sha256)
+        if not (tar.is_file() and file_digest(tar) == signed):
+            plan = (release, [])  # the full archive: there is no patch into the same version
+            tar, _, _ = build_tar(self.layout, ng, transport, app, plan, self._progress())
+        return tar, release.info.unpacked_size
+
     # -- settings, pins, history, status ---------------------------------------------------
 
     def set_setting(self, key: str, value: Any) -> None:

@@ -1,0 +1,126 @@
+"""Is the installed version exactly what was signed? Compare, and repair file by file.
+
+The reference is the release's tar, verified against its signed sha256 and extracted safely
+into staging; the installed folder is compared entry by entry (type, symlink target, bytes).
+Repair copies each wrong or missing entry from the reference, parents first, each file
+written under a temporary name and renamed: an interrupted repair leaves every entry either
+as it was or repaired, and running it again finishes the job. Nothing is written through a
+symlink: an entry that should be a folder but is a link is replaced, not followed. Files the
+release does not contain (logs, settings the app keeps next to itself, Python's
+`__pycache__`) are reported as extra and left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+IGNORED_NAMES = {"__pycache__"}
+
+
+@dataclass
+class Integrity:
+    modified: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.modified and not self.missing
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "intact": self.intact,
+            "modified": self.modified,
+            "missing": self.missing,
+            "extra": self.extra,
+        }
+
+
+def _same_entry(reference: Path, installed: Path) -> bool:
+    if reference.is_symlink():
+        return installed.is_symlink() and os.readlink(installed) == os.readlink(reference)
+    if installed.is_symlink():
+        return False
+    if reference.is_dir():
+        return installed.is_dir()
+    if not installed.is_file() or installed.stat().st_size != reference.stat().st_size:
+        return False
+    with reference.open("rb") as want, installed.open("rb") as have:
+        while True:
+            block = want.read(1 << 20)
+            if block != have.read(1 << 20):
+                return False
+            if not block:
+                return True
+
+
+def _entries(root: Path) -> list[str]:
+    """Every path under root, relative, parents before children; links are not followed."""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in IGNORED_NAMES)
+        base = Path(folder).relative_to(root)
+        found.extend((base / name).as_posix() for name in dirs + sorted(files))
+    return found
+
+
+def compare_tree(reference: Path, installed: Path) -> Integrity:
+    result = Integrity()
+    expected = _entries(reference)
+    for name in expected:
+        target = installed / name
+        if not target.exists() and not target.is_symlink():
+            result.missing.append(name)
+        elif not _same_entry(reference / name, target):
+            result.modified.append(name)
+    wanted = set(expected)
+    for name in _entries(installed):  # parents first: only the top of an extra folder is listed
+        if name in wanted or name.endswith(".pyc"):
+            continue
+        parent = Path(name).parent.as_posix()
+        if parent == "." or (parent in wanted and (reference / parent).is_dir()):
+            result.extra.append(name)
+    return result
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def _inside(root: Path, path: Path) -> bool:
+    real_root, real_parent = os.path.realpath(root), os.path.realpath(path.parent)
+    return real_parent == real_root or real_parent.startswith(real_root + os.sep)
+
+
+def repair_tree(reference: Path, installed: Path, integrity: Integrity) -> list[str]:
+    """Make every wrong or missing entry equal to the reference; returns what was written."""
+    repaired = []
+    for name in sorted(integrity.modified + integrity.missing, key=lambda n: (n.count("/"), n)):
+        source, target = reference / name, installed / name
+        if not _inside(installed, target):
+            raise OSError(f"refusing to write {name}: its folder leads outside {installed}")
+        if target.exists() or target.is_symlink():
+            if source.is_dir() and target.is_dir() and not target.is_symlink():
+                continue
+            _remove(target)
+        temporary = target.with_name(f".{target.name}.repair")
+        if temporary.exists() or temporary.is_symlink():
+            _remove(temporary)
+        if source.is_symlink():
+            os.symlink(os.readlink(source), temporary)
+        elif source.is_dir():
+            target.mkdir()
+            shutil.copystat(source, target)
+            repaired.append(name)
+            continue
+        else:
+            shutil.copy2(source, temporary)
+        os.replace(temporary, target)
+        repaired.append(name)
+    return repaired
