@@ -99,6 +99,7 @@ class ArchiveInfo:
     notes: str = ""
     required: bool = False
     rollout: int = 100  # percent of installations offered this release (0 halts it)
+    yanked: str = ""  # why the publisher withdrew it ("": not withdrawn); see choose_update
     kind: str = "archive"
 
     def to_custom(self) -> dict[str, Any]:
@@ -155,6 +156,7 @@ def parse_custom(target_path: str, custom: dict[str, Any] | None) -> ArchiveInfo
             notes=str(data.get("notes", "")),
             required=bool(data.get("required", False)),
             rollout=_rollout(data.get("rollout", 100), where),
+            yanked=str(data.get("yanked") or ""),
         )
     if kind == "patch":
         base = str(parse_version(_require(data, "base", str, where)))

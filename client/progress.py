@@ -74,11 +74,18 @@ def reduce(
     toast = message if notify else None
     if kind == "update_available":
         size = _size(int(data.get("download_bytes", 0)))
-        method = "patch" if data.get("method") == "patch" else "full download"
+        method = {"patch": "patch", "kept": "already on this computer"}.get(
+            str(data.get("method")), "full download"
+        )
+        title = f"Version {data.get('version')} is available"
+        detail = f"{data.get('notes') or 'No release notes.'} ({size}, {method})"
+        if data.get("withdrawn"):
+            title = f"Version {data.get('from_version')} was withdrawn by the publisher"
+            detail = f"{data['withdrawn']}. Move to version {data.get('version')} ({method})."
         return view.but(
             state="available",
-            title=f"Version {data.get('version')} is available",
-            detail=f"{data.get('notes') or 'No release notes.'} ({size}, {method})",
+            title=title,
+            detail=detail,
             progress=None,
             actions=("download", "dismiss"),
             notification=toast,

@@ -86,9 +86,10 @@ def choose_update(
       publisher marked it as a step every client must go through (e.g. a migration)
     - staged rollout: a release reaches the installations whose bucket (0-99, drawn once per
       install) is below its rollout percentage; 0 halts a release for everyone not on it yet
+    - a release the publisher withdrew (yanked) is never a target, not even when pinned
     """
     current_v = Version(current)
-    by_version = {r.version: r for r in releases}
+    by_version = {r.version: r for r in releases if not r.info.yanked}
     if pinned is not None:
         release = by_version.get(Version(pinned))
         return release if release is not None and release.version != current_v else None
@@ -107,6 +108,18 @@ def choose_update(
         if by_version[version].info.required and version != candidates[-1]:
             return by_version[version]
     return by_version[candidates[-1]]
+
+
+def choose_replacement(releases: Iterable[Release], current: str, channel: str) -> Release | None:
+    """Where to go when the publisher withdrew the running version and nothing newer is
+    offered: the newest release below it on the channel that is not withdrawn, or None."""
+    current_v = Version(current)
+    lower = [
+        r
+        for r in releases
+        if r.version < current_v and visible_on(r.version, channel) and not r.info.yanked
+    ]
+    return max(lower, key=lambda r: r.version, default=None)
 
 
 def plan_patch_chain(

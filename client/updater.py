@@ -84,9 +84,10 @@ class UpdateInfo:
         "notes",
         "required",
         "published",
-        "method",  # "patch" or "full"
+        "method",  # "patch", "full", or "kept" (already on disk: switched back to, no download)
         "download_bytes",  # bytes this client would download (patch chain or archive)
         "full_bytes",
+        "withdrawn",  # why the publisher withdrew the running version ("" if it did not)
     )
 
     def __init__(self, **values: Any) -> None:
@@ -365,26 +366,35 @@ class Updater:
     # -- check -----------------------------------------------------------------------------
 
     def _plan(self, ng: Any, state: State) -> tuple[Any, Any, UpdateInfo | None]:
-        from client.selection import catalog, choose_update, plan_patch_chain
+        from packaging.version import Version
+
+        from client.selection import catalog, choose_replacement, choose_update, plan_patch_chain
 
         current = self.layout.current_version() or ""
+        channel = self.settings.update_channel
         cat = catalog(state.app, self._targets(ng))
         if state.rollout_bucket is None:  # drawn once, saved with the state by the caller
             state.rollout_bucket = int(_random_uniform(0, 100)) % 100
         release = choose_update(
-            cat.releases.values(),
-            current,
-            self.settings.update_channel,
-            state.skipped,
-            state.pinned,
+            cat.releases.values(), current, channel, state.skipped, state.pinned,
             state.rollout_bucket,
-        )
+        )  # fmt: skip
+        running = cat.releases.get(str(Version(current)))
+        withdrawn = running.info.yanked if running is not None else ""
+        if release is None and withdrawn and state.pinned is None:
+            release = choose_replacement(cat.releases.values(), current, channel)
         if release is None:
             return cat, None, None
-        base = self.layout.base_tar(state.app, current)
-        chain = plan_patch_chain(
-            cat.patches, current, release.info.version, release.length, base.is_file()
+        # stepping down from a withdrawn version to one still on disk is a switch, not a download
+        kept = (
+            bool(withdrawn)
+            and self.settings.rollback_enabled
+            and (release.info.version in self.layout.kept_versions())
         )
+        base = self.layout.base_tar(state.app, current)
+        chain = [] if kept else plan_patch_chain(
+            cat.patches, current, release.info.version, release.length, base.is_file()
+        )  # fmt: skip
         info = UpdateInfo(
             from_version=current,
             version=release.info.version,
@@ -392,9 +402,10 @@ class Updater:
             notes=release.info.notes,
             required=release.info.required,
             published=release.info.published,
-            method="patch" if chain else "full",
-            download_bytes=sum(e.length for e in chain) if chain else release.length,
+            method="kept" if kept else "patch" if chain else "full",
+            download_bytes=0 if kept else sum(e.length for e in chain) if chain else release.length,
             full_bytes=release.length,
+            withdrawn=withdrawn,
         )
         return cat, (release, chain), info
 
@@ -511,6 +522,8 @@ class Updater:
                     _, plan, info = self._plan(ng, state)
                     if info is None:
                         return None, None, None, None
+                    if info.method == "kept":
+                        return info, None, "kept", (plan[0].info, None)
                     tar, method, reason = build_tar(
                         self.layout, ng, transport, state.app, plan, self._progress()
                     )
@@ -531,7 +544,7 @@ class Updater:
                 state.available = info.to_dict()
                 state.downloaded = {
                     "version": info.version,
-                    "tar": tar.name,
+                    "tar": tar.name if tar is not None else None,
                     "tar_sha256": archive_info.tar_sha256,
                     "unpacked_size": archive_info.unpacked_size,
                     "method": method,
@@ -588,6 +601,10 @@ class Updater:
                 if not ready:
                     return None
                 version = ready["version"]
+                if ready.get("method") == "kept":
+                    state.downloaded = state.available = None
+                    self.layout.write_state(state)
+                    return self.rollback(version, reason=f"{current} was withdrawn")
                 tar = self.layout.targets_dir / ready["tar"]
                 if file_digest(tar)[1] != ready["tar_sha256"]:
                     state.downloaded = None

@@ -528,11 +528,36 @@ def _publish_configured(obj: Context, done: str) -> None:
 
 @main.command()
 @click.argument("version")
-@click.argument("percent", type=click.IntRange(0, 100))
+@click.option("--reason", help="Why it is withdrawn; users see it. Required unless --undo.")
+@click.option("--undo", is_flag=True, help="Offer the release again.")
+@PUBLISH_OPTION
 @click.pass_obj
-def rollout(obj: Context, version: str, percent: int) -> None:
+def yank(obj: Context, version: str, reason: str | None, undo: bool, publish: bool) -> None:
+    """Withdraw a release: offered to no one, and installations on it move off it."""
+    from repo_tools.rollout import set_yanked
+
+    if undo == (reason is not None):
+        fail("give either --reason TEXT (withdraw) or --undo (offer it again)")
+    new_reason = None if undo else reason
+    previous = run_guarded(lambda: set_yanked(obj.repo, obj.keys, version, new_reason))
+    if undo:
+        click.echo(f"{version}: offered again" + ("" if previous else " (it was not withdrawn)"))
+    else:
+        click.echo(f"{version}: withdrawn ({reason})")
+    if publish:
+        _publish_configured(obj, "withdrawn" if not undo else "restored")
+
+
+@main.command()
+@click.argument("version")
+@click.argument("percent", type=click.IntRange(0, 100))
+@PUBLISH_OPTION
+@click.pass_obj
+def rollout(obj: Context, version: str, percent: int, publish: bool) -> None:
     """Set a release's staged-rollout percentage (0 halts it, 100 is everyone)."""
     from repo_tools.rollout import set_rollout
 
     previous = run_guarded(lambda: set_rollout(obj.repo, obj.keys, version, percent))
     click.echo(f"{version}: rollout {previous}% -> {percent}%")
+    if publish:
+        _publish_configured(obj, "rollout changed")

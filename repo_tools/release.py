@@ -83,6 +83,15 @@ def released_archives(targets: Targets) -> dict[Version, tuple[TargetFile, Archi
     return found
 
 
+def _patch_bases(
+    archives: dict[Version, tuple[TargetFile, ArchiveInfo]], new: Version
+) -> list[Version]:
+    """Patches from the newest release below on each channel, and also from the newest one
+    not withdrawn: after a yank, clients on the good version get a patch to the fix too."""
+    good = [v for v, (_, info) in archives.items() if not info.yanked]
+    return sorted(set(patch_bases(archives, new)) | set(patch_bases(good, new)))
+
+
 def _resolve_bundle(config: PublisherConfig, request: ReleaseRequest) -> Path:
     if request.bundle is not None:
         return request.bundle
@@ -134,7 +143,7 @@ def _make_patches(
     archives: dict[Version, tuple[TargetFile, ArchiveInfo]],
 ) -> list[str]:
     names = []
-    for base in patch_bases(archives, new):
+    for base in _patch_bases(archives, new):
         base_info, _ = archives[base]
         base_tar = transaction.scratch / f"base-{base}.tar"
         gunzip_file(find_target_file(repo, base_info.path, base_info.hashes["sha256"]), base_tar)
@@ -182,7 +191,7 @@ def plan_release(repo: Path, keys: Path, request: ReleaseRequest) -> ReleasePlan
     return ReleasePlan(
         checked.version,
         archive_name(config.app_name, checked.version),
-        patch_bases(archives, checked.version),
+        _patch_bases(archives, checked.version),
         checked.bundle,
         config.build_command if checked.bundle is None else "",
     )

@@ -1,25 +1,34 @@
-"""`repo-tools rollout VERSION PERCENT`: widen, narrow or halt a staged rollout.
+"""Controls on a published release: staged rollout (`repo-tools rollout VERSION PERCENT`) and
+withdrawal (`repo-tools yank VERSION --reason TEXT`).
 
-Each installation draws a bucket 0-99 once; it is offered a release when its bucket is below
-the release's signed rollout percentage. Raising the percentage reaches more installations;
-0 halts a bad release for everyone who has not installed it yet (they stay where they are
-or move to another release), without deleting anything.
+Rollout: each installation draws a bucket 0-99 once; it is offered a release when its bucket
+is below the release's signed rollout percentage. Raising the percentage reaches more
+installations; 0 halts a bad release for everyone who has not installed it yet.
+
+Yank: a withdrawn release is offered to no one, and installations running it move off it:
+to a newer release when one is offered to them, otherwise down to the newest good release of
+their channel (a switch back when that version is still on disk). Both are signed changes to
+the release's custom metadata, so no mirror can add or remove them; nothing is deleted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from client.formats import CUSTOM_KEY, archive_name, parse_version
 from repo_tools import keys as keystore
 from repo_tools.config import load_config
 from repo_tools.repository import TOP_LEVEL_CHAIN, RepoError, commit_resigned, load_roles, locked
 
+T = TypeVar("T")
 
-def set_rollout(repo: Path, keys: Path, version: str, percent: int) -> int:
-    """Set the rollout percentage of a released version; returns the previous percentage."""
-    if not 0 <= percent <= 100:
-        raise RepoError(f"rollout {percent} is not a percentage: give 0 (halt) to 100 (everyone)")
+
+def _change_release(
+    repo: Path, keys: Path, version: str, change: Callable[[dict[str, Any]], T]
+) -> T:
+    """Apply `change` to a release's signed custom metadata and re-sign; returns its result."""
     config = load_config(repo)
     with locked(repo):
         roles = load_roles(repo)
@@ -27,9 +36,37 @@ def set_rollout(repo: Path, keys: Path, version: str, percent: int) -> int:
         target = roles.targets.signed.targets.get(name)
         if target is None:
             raise RepoError(f"{version} is not released (no {name}): see `repo-tools status`")
-        custom = target.unrecognized_fields["custom"][CUSTOM_KEY]
-        previous = int(custom.get("rollout", 100))
-        custom["rollout"] = percent
+        result = change(target.unrecognized_fields["custom"][CUSTOM_KEY])
         stored = keystore.load_all(keys)
         commit_resigned(repo, roles, stored, config.expiry_days, TOP_LEVEL_CHAIN)
+        return result
+
+
+def set_rollout(repo: Path, keys: Path, version: str, percent: int) -> int:
+    """Set the rollout percentage of a released version; returns the previous percentage."""
+    if not 0 <= percent <= 100:
+        raise RepoError(f"rollout {percent} is not a percentage: give 0 (halt) to 100 (everyone)")
+
+    def change(custom: dict[str, Any]) -> int:
+        previous = int(custom.get("rollout", 100))
+        custom["rollout"] = percent
         return previous
+
+    return _change_release(repo, keys, version, change)
+
+
+def set_yanked(repo: Path, keys: Path, version: str, reason: str | None) -> str:
+    """Withdraw a release with a reason shown to users, or restore it (reason None);
+    returns the previous reason ("" if it was not withdrawn)."""
+    if reason is not None and not reason.strip():
+        raise RepoError("give a --reason users will see, e.g. --reason 'orders sent twice'")
+
+    def change(custom: dict[str, Any]) -> str:
+        previous = str(custom.get("yanked") or "")
+        if reason is None:
+            custom.pop("yanked", None)
+        else:
+            custom["yanked"] = reason.strip()
+        return previous
+
+    return _change_release(repo, keys, version, change)

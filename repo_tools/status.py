@@ -17,8 +17,9 @@ def _folder_size(folder: Path) -> int:
 def repository_status(repo: Path) -> dict[str, Any]:
     roles = load_roles(repo)
     archives = released_archives(roles.targets.signed)
+    offered = [v for v, (_, info) in archives.items() if not info.yanked]
     latest = {
-        channel: str(max((v for v in archives if visible_on(v, channel)), default="")) or None
+        channel: str(max((v for v in offered if visible_on(v, channel)), default="")) or None
         for channel in CHANNELS
     }
     role_info = {}
@@ -40,6 +41,10 @@ def repository_status(repo: Path) -> dict[str, Any]:
         "rollouts": {
             str(v): info.rollout for v, (_, info) in sorted(archives.items()) if info.rollout < 100
         },
+        # withdrawn releases (repo-tools yank): version -> reason shown to users
+        "withdrawn": {
+            str(v): info.yanked for v, (_, info) in sorted(archives.items()) if info.yanked
+        },
         "patches": len(patches),
         "roles": role_info,
         "root_versions": len(root_versions(repo)),
@@ -54,6 +59,8 @@ def format_status(status: dict[str, Any]) -> str:
     lines.append(f"Releases: {len(status['releases'])}, patches: {status['patches']}")
     for version, percent in status["rollouts"].items():
         lines.append(f"  {version}: rollout {percent}%" + (" (halted)" if percent == 0 else ""))
+    for version, reason in status["withdrawn"].items():
+        lines.append(f"  {version}: withdrawn ({reason})")
     lines.append("Roles:")
     for name, info in status["roles"].items():
         lines.append(

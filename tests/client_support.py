@@ -10,6 +10,14 @@ from pathlib import Path
 from client.install import setup
 from client.layout import Layout
 
+CLIENT = str(Path(sys.executable).parent / "update-client")
+
+
+def run_client(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """`update-client --install-root ROOT ARGS...` as a real subprocess."""
+    command = [CLIENT, "--install-root", str(root), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
 
 def repo_tools(repo: Path, keys: Path, *args: str) -> str:
     command = [sys.executable, "-m", "repo_tools", "--repo", str(repo), "--keys", str(keys), *args]

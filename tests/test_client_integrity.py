@@ -19,13 +19,7 @@ import pytest
 from client.integrity import compare_tree, repair_tree
 from client.layout import Layout
 from tests.client_support import Publisher, install_root
-
-CLIENT = str(Path(sys.executable).parent / "update-client")
-
-
-def run(root: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [CLIENT, "--install-root", str(root), *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+from tests.client_support import run_client as run
 
 
 def make_tree(root: Path) -> Path:

@@ -27,6 +27,17 @@ def test_available_offers_download_with_size_and_notes() -> None:
     assert view.notification == "demo 1.1.0 is available"
 
 
+def test_a_withdrawn_running_version_says_so_and_where_it_moves() -> None:
+    data = {"version": "1.1.0", "from_version": "1.2.0", "method": "kept", "download_bytes": 0,
+            "withdrawn": "orders were sent twice", "notes": ""}  # fmt: skip
+    view = reduce(UpdateView(), "update_available", "update", data)
+    assert view.title == "Version 1.2.0 was withdrawn by the publisher"
+    assert view.detail == (
+        "orders were sent twice. Move to version 1.1.0 (already on this computer)."
+    )
+    assert view.actions == ("download", "dismiss")
+
+
 def test_progress_sums_a_patch_chain_against_the_announced_size() -> None:
     view = feed(
         AVAILABLE,

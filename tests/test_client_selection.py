@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 from client.formats import ArchiveInfo, PatchInfo, archive_name, patch_name
 from client.layout import State, startup_decision
-from client.selection import PatchEdge, Release, catalog, choose_update, plan_patch_chain
+from client.selection import (
+    PatchEdge,
+    Release,
+    catalog,
+    choose_replacement,
+    choose_update,
+    plan_patch_chain,
+)
 from client.updater import next_check_time
 
 
@@ -55,6 +63,19 @@ def test_required_release_is_a_stepping_stone() -> None:
     rels = [release("1.0.0"), release("1.1.0", required=True), release("1.2.0")]
     assert choose_update(rels, "1.0.0", "stable").info.version == "1.1.0"
     assert choose_update(rels, "1.1.0", "stable").info.version == "1.2.0"
+
+
+def test_withdrawn_releases_are_never_targets_and_their_users_step_down() -> None:
+    withdrawn = replace(release("1.2.0"), info=replace(release("1.2.0").info, yanked="bad fills"))
+    releases = [release("1.0.0"), release("1.1.0"), withdrawn, release("1.3.0b1")]
+    assert choose_update(releases, "1.0.0", "stable").info.version == "1.1.0"
+    assert choose_update(releases, "1.0.0", "stable", pinned="1.2.0") is None
+    # on the withdrawn version: nothing newer on stable, so the newest good one below
+    assert choose_update(releases, "1.2.0", "stable") is None
+    assert choose_replacement(releases, "1.2.0", "stable").info.version == "1.1.0"
+    # a beta user is moved up by the ordinary rule first (1.3.0b1 is newer)
+    assert choose_update(releases, "1.2.0", "beta").info.version == "1.3.0b1"
+    assert choose_replacement(releases, "1.0.0", "stable") is None  # nothing below
 
 
 def test_catalog_ignores_other_apps_and_bad_metadata() -> None:
