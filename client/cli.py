@@ -189,6 +189,12 @@ def setup(
 
 
 def _info_text(info: Any) -> str:
+    if info.withdrawn:
+        how = "switch back, already on this computer" if info.method == "kept" else info.method
+        return (
+            f"{info.from_version} was withdrawn by the publisher ({info.withdrawn}): "
+            f"move to {info.version} ({how})"
+        )
     size = f"{info.download_bytes:,} bytes"
     notes = f"\n  notes: {info.notes}" if info.notes else ""
     required = " (required)" if info.required else ""
@@ -229,11 +235,13 @@ def download(ctx: Context) -> None:
 def install(ctx: Context) -> None:
     """Install the downloaded update (exit 2 if nothing was downloaded)."""
     updater = ctx.updater()
+    method = (updater.layout.read_state().downloaded or {}).get("method")
     version = guarded(ctx, updater.install)
     if version is None:
         ctx.out({"ok": True, "installed": None}, "nothing downloaded to install: run `download`")
         raise Done(EXIT_NO_UPDATE)
-    ctx.out({"ok": True, "installed": version}, f"installed {version}")
+    verb = "switched back to" if method == "kept" else "installed"
+    ctx.out({"ok": True, "installed": version, "method": method}, f"{verb} {version}")
 
 
 @cli.command()
@@ -242,14 +250,16 @@ def update(ctx: Context) -> None:
     """Check, download and install (exit 2 if up to date)."""
     updater = ctx.updater()
     _progress_bars(ctx, updater)
-    version = guarded(ctx, updater.update)
+    info = guarded(ctx, updater.download)  # what updater.update() does, in two steps
+    version = guarded(ctx, updater.install) if info is not None else None
     if version is None:
         current = updater.layout.current_version()
         ctx.out(
             {"ok": True, "installed": None, "current_version": current}, f"{current} is up to date"
         )
         raise Done(EXIT_NO_UPDATE)
-    ctx.out({"ok": True, "installed": version}, f"installed {version}")
+    verb = "switched back to" if info.method == "kept" else "installed"
+    ctx.out({"ok": True, "installed": version, "method": info.method}, f"{verb} {version}")
 
 
 @cli.command()

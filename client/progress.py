@@ -106,10 +106,13 @@ def reduce(
             received=received,
         )
     if kind == "downloaded":
+        kept = data.get("method") == "kept"
         return view.but(
             state="ready",
             title=f"Version {data.get('version')} is ready to install",
-            detail="Verified and waiting.",
+            detail="Already on this computer: switching back is instant."
+            if kept
+            else "Verified and waiting.",
             progress=None,
             actions=("install", "dismiss"),
             version=data.get("version"),

@@ -110,16 +110,21 @@ def choose_update(
     return by_version[candidates[-1]]
 
 
-def choose_replacement(releases: Iterable[Release], current: str, channel: str) -> Release | None:
+def choose_replacement(
+    releases: Iterable[Release], current: str, channel: str, skipped: Iterable[str] = ()
+) -> Release | None:
     """Where to go when the publisher withdrew the running version and nothing newer is
-    offered: the newest release below it on the channel that is not withdrawn, or None."""
+    offered: the newest release below it on the channel that is not withdrawn, preferring one
+    the user has not rolled back from; None when there is none."""
     current_v = Version(current)
     lower = [
         r
         for r in releases
         if r.version < current_v and visible_on(r.version, channel) and not r.info.yanked
     ]
-    return max(lower, key=lambda r: r.version, default=None)
+    skip = {Version(v) for v in skipped}
+    preferred = [r for r in lower if r.version not in skip] or lower
+    return max(preferred, key=lambda r: r.version, default=None)
 
 
 def plan_patch_chain(

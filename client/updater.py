@@ -382,7 +382,7 @@ class Updater:
         running = cat.releases.get(str(Version(current)))
         withdrawn = running.info.yanked if running is not None else ""
         if release is None and withdrawn and state.pinned is None:
-            release = choose_replacement(cat.releases.values(), current, channel)
+            release = choose_replacement(cat.releases.values(), current, channel, state.skipped)
         if release is None:
             return cat, None, None
         # stepping down from a withdrawn version to one still on disk is a switch, not a download
@@ -552,6 +552,13 @@ class Updater:
                 self.layout.write_state(state)
         except Exception as error:
             raise self._fail(error, "downloaded", duration=time.monotonic() - started) from error
+        if method == "kept":  # nothing was downloaded: install() switches back to it
+            self._emit(
+                "downloaded",
+                f"{info.from_version} was withdrawn: {info.version} is ready to switch back to",
+                **info.to_dict(),
+            )
+            return info
         _history().append(
             self.layout.history_file,
             "downloaded",

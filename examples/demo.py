@@ -117,6 +117,17 @@ def main() -> None:
     repo_tools("release", "--bump", "minor", "--bundle", build_app(40), "--notes", "model fixed")
     update_client("launch", "--self-update")
 
+    step("Publisher: 1.3.0 turns out bad: withdraw it in one command")
+    repo_tools("yank", "1.3.0", "--reason", "orders were sent twice")
+    step("User: the next check moves off 1.3.0: an instant switch back to 1.1.0, no download")
+    update_client("check")
+    update_client("update")
+    update_client("launch")
+    step("Publisher: release 1.3.1 with the real fix; the user updates to it")
+    repo_tools("release", "--bump", "patch", "--bundle", build_app(45), "--notes", "fills fixed")
+    update_client("update")
+    update_client("launch")
+
     step("Update history and status")
     update_client("history")
     status = json.loads(update_client("--json", "status"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from types import SimpleNamespace
 
+from packaging.version import Version
+
 from client.formats import ArchiveInfo, PatchInfo, archive_name, patch_name
 from client.layout import State, startup_decision
 from client.selection import (
@@ -76,6 +78,14 @@ def test_withdrawn_releases_are_never_targets_and_their_users_step_down() -> Non
     # a beta user is moved up by the ordinary rule first (1.3.0b1 is newer)
     assert choose_update(releases, "1.2.0", "beta").info.version == "1.3.0b1"
     assert choose_replacement(releases, "1.0.0", "stable") is None  # nothing below
+    # one the user rolled back from is the last resort, not the first choice
+    releases.append(release("1.2.5"))
+    releases[-1] = replace(releases[-1], info=replace(releases[-1].info, yanked="also bad"))
+    assert choose_replacement(releases, "1.2.0", "stable", skipped=["1.1.0"]).version == (
+        Version("1.0.0")
+    )
+    only = [release("1.1.0"), withdrawn]
+    assert choose_replacement(only, "1.2.0", "stable", skipped=["1.1.0"]).info.version == "1.1.0"
 
 
 def test_catalog_ignores_other_apps_and_bad_metadata() -> None:

@@ -34,12 +34,18 @@ def test_users_of_a_withdrawn_release_switch_back_then_get_the_fix(
     assert update["withdrawn"] == "orders sent twice" and update["download_bytes"] == 0
 
     server.requests.clear()
+    assert "1.1.0 was withdrawn by the publisher (orders sent twice): move to 1.0.0" in (
+        client(root, "check").stdout
+    )
     moved = client(root, "update")
     assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.strip() == "switched back to 1.0.0"
     assert layout.current_version() == "1.0.0" and launch(root).startswith("app 1.0.0")
     assert not [p for p in server.requests if p.startswith("/targets/")]  # nothing downloaded
     record = last_history(root)
     assert record["event"] == "rolled_back" and record["reason"] == "1.1.0 was withdrawn"
+    events = [json.loads(line)["event"] for line in (root / "history.jsonl").open()]
+    assert events[-2:] == ["checked", "rolled_back"]  # no download was recorded
     assert client(root, "check").returncode == 2  # 1.1.0 is never offered again
 
     status = json.loads(run_tools(publisher.repo, publisher.keys, "status", "--json").stdout)
