@@ -113,9 +113,14 @@ def test_publish_uploads_everything_with_cache_headers_and_skips_unchanged_files
         run_tools(repo, keys, "release", "--bundle", str(bundle), "--bump", "patch").returncode == 0
     )
     assert run_tools(repo, keys, "prune", "--keep", "1").returncode == 0
+    # objects beside the repository (a download page, say) are never deleted
+    store.client.put_object(Bucket="updates", Key="bot/stable/index.html", Body=b"<h1>bot</h1>")
     pruned = run_tools(repo, keys, "publish", *to, "--delete")
     assert pruned.returncode == 0, pruned.stderr
     assert "deleted" in pruned.stdout
+    beside = store.client.get_object(Bucket="updates", Key="bot/stable/index.html")
+    assert beside["Body"].read() == b"<h1>bot</h1>"
+    store.client.delete_object(Bucket="updates", Key="bot/stable/index.html")
     assert store.digest("updates", "bot/stable/") == tree_digest(repo)
 
 
