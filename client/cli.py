@@ -188,6 +188,18 @@ def setup(
     )
 
 
+def _capture_no_update(updater: Any) -> dict[str, Any]:
+    """The `no_update` event's message ("... is up to date", or why a withdrawn version stays)."""
+    seen: dict[str, Any] = {"message": None, "withdrawn": ""}
+
+    def keep(event: Any) -> None:
+        if event.kind == "no_update":
+            seen.update(message=event.message, withdrawn=event.data.get("withdrawn", ""))
+
+    updater.on_event(keep)
+    return seen
+
+
 def _info_text(info: Any) -> str:
     if info.withdrawn:
         how = "switch back, already on this computer" if info.method == "kept" else info.method
@@ -207,12 +219,12 @@ def _info_text(info: Any) -> str:
 def check(ctx: Context) -> None:
     """Check for an update (exit 2 if none)."""
     updater = ctx.updater()
+    nothing = _capture_no_update(updater)
     info = guarded(ctx, updater.check)
     if info is None:
         current = updater.layout.current_version()
-        ctx.out(
-            {"ok": True, "update": None, "current_version": current}, f"{current} is up to date"
-        )
+        data = {"ok": True, "update": None, "current_version": current, **nothing}
+        ctx.out(data, str(nothing["message"]))
         raise Done(EXIT_NO_UPDATE)
     ctx.out({"ok": True, "update": info.to_dict()}, _info_text(info))
 
@@ -250,13 +262,13 @@ def update(ctx: Context) -> None:
     """Check, download and install (exit 2 if up to date)."""
     updater = ctx.updater()
     _progress_bars(ctx, updater)
+    nothing = _capture_no_update(updater)
     info = guarded(ctx, updater.download)  # what updater.update() does, in two steps
     version = guarded(ctx, updater.install) if info is not None else None
     if version is None:
         current = updater.layout.current_version()
-        ctx.out(
-            {"ok": True, "installed": None, "current_version": current}, f"{current} is up to date"
-        )
+        data = {"ok": True, "installed": None, "current_version": current, **nothing}
+        ctx.out(data, str(nothing["message"] or f"{current} is up to date"))
         raise Done(EXIT_NO_UPDATE)
     verb = "switched back to" if info.method == "kept" else "installed"
     ctx.out({"ok": True, "installed": version, "method": info.method}, f"{verb} {version}")

@@ -146,6 +146,14 @@ def reduce(
             notification=toast,
         )
     if kind == "no_update" and view.state in ("idle", "checking", "up_to_date", "error"):
+        if data.get("withdrawn"):  # nowhere to move to: say so, every time
+            return view.but(
+                state="up_to_date",
+                title="This version was withdrawn by the publisher",
+                detail=message,
+                actions=("dismiss",),
+                notification=toast,
+            )
         return view.but(state="up_to_date", title="Up to date", detail=message, actions=())
     return view.but()  # checked, health_confirmed, ...: nothing new to show
 

@@ -366,7 +366,6 @@ class Updater:
     # -- check -----------------------------------------------------------------------------
 
     def _plan(self, ng: Any, state: State) -> tuple[Any, Any, UpdateInfo | None]:
-        from packaging.version import Version
 
         from client.selection import catalog, choose_replacement, choose_update, plan_patch_chain
 
@@ -379,8 +378,7 @@ class Updater:
             cat.releases.values(), current, channel, state.skipped, state.pinned,
             state.rollout_bucket,
         )  # fmt: skip
-        running = cat.releases.get(str(Version(current)))
-        withdrawn = running.info.yanked if running is not None else ""
+        withdrawn = self._withdrawn(cat)
         if release is None and withdrawn and state.pinned is None:
             release = choose_replacement(cat.releases.values(), current, channel, state.skipped)
         if release is None:
@@ -425,11 +423,16 @@ class Updater:
         if memo and memo.get("key") == key and time.time() < memo.get("until", 0):
             return None
         _finish_refresh(ng)
-        _, _, info = self._plan(ng, state)
+        cat, _, info = self._plan(ng, state)
         if info is None:
             trusted = ng._trusted_set
             until = min(trusted.snapshot.expires, trusted.targets.expires).timestamp()
-            state.up_to_date = {"key": self._up_to_date_key(ng, state), "until": until}
+            state.up_to_date = {
+                "key": self._up_to_date_key(ng, state),
+                "until": until,
+                # withdrawn, with no good release to move to: said at every check
+                "withdrawn": self._withdrawn(cat),
+            }
         else:
             state.up_to_date = None
         return info
@@ -485,12 +488,28 @@ class Updater:
             bytes=transport.bytes_received,
         )
         if info is None:
-            self._emit("no_update", f"{state.app} {self.layout.current_version()} is up to date")
+            self._emit_no_update(state.app, (state.up_to_date or {}).get("withdrawn") or "")
         else:
             self._emit(
                 "update_available", f"{state.app} {info.version} is available", **info.to_dict()
             )
         return info
+
+    def _emit_no_update(self, app: str, withdrawn: str) -> None:
+        current = self.layout.current_version()
+        if withdrawn:  # the running version is withdrawn and there is nowhere to move to
+            message = (
+                f"{app} {current} was withdrawn by the publisher ({withdrawn}) and no other "
+                "release is available to move to: keep using it until a fix is published"
+            )
+        else:
+            message = f"{app} {current} is up to date"
+        self._emit("no_update", message, withdrawn=withdrawn)
+
+    def _withdrawn(self, cat: Any) -> str:
+        """Why the publisher withdrew the running version ("" if it did not)."""
+        running = cat.releases.get(_normalized(self.layout.current_version() or ""))
+        return running.info.yanked if running is not None else ""
 
     # -- download --------------------------------------------------------------------------
 
@@ -519,9 +538,9 @@ class Updater:
                 transport = self._transport()
 
                 def action(ng: Any) -> Any:
-                    _, plan, info = self._plan(ng, state)
+                    cat, plan, info = self._plan(ng, state)
                     if info is None:
-                        return None, None, None, None
+                        return None, None, None, self._withdrawn(cat)
                     if info.method == "kept":
                         return info, None, "kept", (plan[0].info, None)
                     tar, method, reason = build_tar(
@@ -536,9 +555,7 @@ class Updater:
                 if info is None:
                     state.available = None
                     self.layout.write_state(state)
-                    self._emit(
-                        "no_update", f"{state.app} {self.layout.current_version()} is up to date"
-                    )
+                    self._emit_no_update(state.app, extra)
                     return None
                 archive_info, reason = extra
                 state.available = info.to_dict()
@@ -1009,6 +1026,15 @@ class Updater:
             _log().info("another updater holds the install root: will try at the next check")
         except UpdateError:
             pass  # already reported as an `error` event and in history
+
+
+def _normalized(version: str) -> str:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return str(Version(version))
+    except InvalidVersion:
+        return version
 
 
 def _finish_refresh(ng: Any) -> None:

@@ -36,6 +36,9 @@ def test_a_withdrawn_running_version_says_so_and_where_it_moves() -> None:
         "orders were sent twice. Move to version 1.1.0 (already on this computer)."
     )
     assert view.actions == ("download", "dismiss")
+    stranded = reduce(UpdateView(), "no_update", "1.0.0 was withdrawn ...", {"withdrawn": "x"})
+    assert stranded.title == "This version was withdrawn by the publisher"
+    assert stranded.notification == "1.0.0 was withdrawn ..." and stranded.actions == ("dismiss",)
     ready = reduce(view, "downloaded", "ready", data)
     assert ready.detail == "Already on this computer: switching back is instant."
     assert ready.actions == ("install", "dismiss")

@@ -77,6 +77,15 @@ def test_without_an_older_version_on_disk_the_good_release_is_downloaded(
     assert any(p.endswith("demo-1.0.0.tar.gz") for p in server.requests)
     assert last_history(root)["event"] == "installed"
 
+    # 1.0.0 withdrawn too: nowhere to go, and every check says so
+    repo_tools(publisher.repo, publisher.keys, "yank", "1.0.0", "--reason", "stale prices")
+    for command in ("check", "update", "check"):  # the third answers from the up-to-date memo
+        stranded = client(root, command)
+        assert stranded.returncode == 2, stranded.stderr
+        assert "1.0.0 was withdrawn by the publisher (stale prices) and no other release" in (
+            stranded.stdout
+        )
+
 
 def test_yank_bad_input_and_undo(tmp_path: Path) -> None:
     publisher = Publisher(tmp_path / "publisher")
