@@ -13,19 +13,25 @@ import ssl
 from functools import partial
 from pathlib import Path
 
-PUBLISHED = ("/metadata/", "/targets/")
+PUBLISHED = ("metadata", "targets")
 
 
 class _RepositoryHandler(http.server.SimpleHTTPRequestHandler):
+    def _published(self) -> bool:
+        """Only files inside metadata/ or targets/, judged on the decoded, resolved path
+        (so `%2e%2e` and `..` cannot reach repo-tools.json, staging or a ceremony draft)."""
+        wanted = Path(self.translate_path(self.path)).resolve()
+        root = Path(self.directory).resolve()
+        return any(wanted.is_relative_to(root / folder) for folder in PUBLISHED)
+
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
-        # nothing but the published folders: the config file and staging stay private
-        if not self.path.startswith(PUBLISHED) or ".." in self.path:
+        if not self._published():
             self.send_error(404)
             return
         super().do_GET()
 
     def do_HEAD(self) -> None:  # noqa: N802 - stdlib name
-        if not self.path.startswith(PUBLISHED):
+        if not self._published():
             self.send_error(404)
             return
         super().do_HEAD()

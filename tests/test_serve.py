@@ -53,8 +53,17 @@ def test_serve_tls_serves_only_published_files_and_keeps_its_ca(tmp_path: Path) 
             get("/metadata/timestamp.json").content
             == (repo / "metadata" / "timestamp.json").read_bytes()
         )
-        for private in ("/repo-tools.json", "/metadata/", "/metadata/../repo-tools.json", "/"):
+        for private in (
+            "/repo-tools.json",
+            "/metadata/",
+            "/metadata/../repo-tools.json",
+            "/metadata/%2e%2e/repo-tools.json",
+            "/targets/%2E%2E/%2E%2E/etc/passwd",
+            "/",
+        ):
             assert get(private).status_code == 404, private
+        head = requests.head(first["url"] + "/metadata/%2e%2e/repo-tools.json", verify=ca_bundle)
+        assert head.status_code == 404
     ca_pem = Path(ca_bundle).read_bytes()
     assert (tmp_path / "tls" / "dev-ca.key").stat().st_mode & 0o077 == 0
     with serving(repo, keys, *tls) as second:
