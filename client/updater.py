@@ -276,6 +276,18 @@ class Updater:
         self._last_metadata = transport.last_metadata
         return transport
 
+    def _online(
+        self, action: Callable[[Any, Any], Any], full_refresh: bool = True
+    ) -> tuple[Any, Any]:
+        """`action(ngclient_updater, transport)` on the mirrors with a fresh transport, closed
+        afterwards; returns (its result, the transport) for the bytes and requests it counted."""
+        transport = self._transport()
+        try:
+            result = self._on_mirrors(transport, lambda ng: action(ng, transport), full_refresh)
+        finally:
+            transport.close()
+        return result, transport
+
     def _on_mirrors(
         self, transport: Any, action: Callable[[Any], Any], full_refresh: bool = True
     ) -> Any:
@@ -454,14 +466,12 @@ class Updater:
             self._require_ready()
             with self._exclusive():
                 state = self.layout.read_state()
-                transport = self._transport()
                 try:
-                    info = self._on_mirrors(
-                        transport, lambda ng: self._check_action(ng, state), full_refresh=False
+                    info, transport = self._online(
+                        lambda ng, _: self._check_action(ng, state), full_refresh=False
                     )
                     state.available = info.to_dict() if info else None
                 finally:
-                    transport.close()
                     state.last_check = time.time()
                     state.check_jitter_seconds = _random_uniform(
                         0, min(1800.0, self.settings.check_interval_hours * 360)
@@ -535,9 +545,8 @@ class Updater:
             self._require_ready()
             with self._exclusive():
                 state = self.layout.read_state()
-                transport = self._transport()
 
-                def action(ng: Any) -> Any:
+                def action(ng: Any, transport: Any) -> Any:
                     cat, plan, info = self._plan(ng, state)
                     if info is None:
                         return None, None, None, self._withdrawn(cat)
@@ -548,10 +557,7 @@ class Updater:
                     )
                     return info, tar, method, (plan[0].info, reason)
 
-                try:
-                    info, tar, method, extra = self._on_mirrors(transport, action)
-                finally:
-                    transport.close()
+                (info, tar, method, extra), transport = self._online(action)
                 if info is None:
                     state.available = None
                     self.layout.write_state(state)
@@ -835,13 +841,9 @@ class Updater:
             with self._exclusive():
                 state = self.layout.read_state()
                 version = self.layout.current_version() or ""
-                transport = self._transport()
-                try:
-                    tar, unpacked = self._on_mirrors(
-                        transport, lambda ng: self._signed_tar(ng, transport, state.app, version)
-                    )
-                finally:
-                    transport.close()
+                (tar, unpacked), _ = self._online(
+                    lambda ng, transport: self._signed_tar(ng, transport, state.app, version)
+                )
                 installed = self.layout.version_dir(version)
                 try:
                     clean_staging(self.layout)
