@@ -12,7 +12,7 @@ import click
 
 from client.archive import BundleError
 from client.formats import CHANNELS, FormatError
-from repo_tools.config import ConfigError, PublisherConfig, parse_expiry_option
+from repo_tools.config import ConfigError, PublisherConfig, load_config, parse_expiry_option
 from repo_tools.keys import KeyFileError
 from repo_tools.repository import RepoError
 from repo_tools.versioning import BUMPS, VersionError
@@ -194,9 +194,10 @@ def release(
         err=True,
     )
     click.echo(str(result.version))
+    config = run_guarded(lambda: load_config(obj.repo))  # once, for both last steps
     if publish:
-        _publish_configured(obj, f"released {result.version}")
-    _tag_configured(obj, str(result.version), channel)
+        _publish_configured(obj, f"released {result.version}", config)
+    _tag_configured(config, str(result.version), channel)
 
 
 @main.command()
@@ -438,7 +439,6 @@ def rotate_key(obj: Context, role: str) -> None:
 @click.pass_obj
 def publish(obj: Context, destination: str | None, endpoint_url: str | None, delete: bool) -> None:
     """Copy metadata/ and targets/ to a folder or bucket in upload order (timestamp last)."""
-    from repo_tools.config import load_config
     from repo_tools.publish import open_destination
     from repo_tools.publish import publish as do_publish
 
@@ -457,11 +457,9 @@ def publish(obj: Context, destination: str | None, endpoint_url: str | None, del
 
 
 def _print_release_plan(obj: Context, request) -> None:  # type: ignore[no-untyped-def]
-    from repo_tools.config import load_config
     from repo_tools.release import plan_release
 
     plan = run_guarded(lambda: plan_release(obj.repo, obj.keys, request))
-    config = load_config(obj.repo)
     bases = ", ".join(str(base) for base in plan.patch_bases) or "none (first release)"
     source = plan.bundle if plan.bundle is not None else f"the output of {plan.build_command!r}"
     lines = [
@@ -471,12 +469,10 @@ def _print_release_plan(obj: Context, request) -> None:  # type: ignore[no-untyp
         "  signs:        targets, snapshot, timestamp (keys found)",
         f"  rollout:      {request.rollout}%" + (", required" if request.required else ""),
     ]
-    if config.publish_to:
-        lines.append(f"  publishes to: {config.publish_to}")
-    if config.git_tag:
-        from repo_tools.git_tag import tag_name
-
-        lines.append(f"  tags:         {tag_name(config.git_tag, str(plan.version))}")
+    if plan.publish_to:
+        lines.append(f"  publishes to: {plan.publish_to}")
+    if plan.tag:
+        lines.append(f"  tags:         {plan.tag}")
     click.echo("\n".join(lines), err=True)
     click.echo(str(plan.version))
 
@@ -489,12 +485,10 @@ def _report_published(result, err: bool = True) -> None:  # type: ignore[no-unty
     )
 
 
-def _tag_configured(obj: Context, version: str, channel: str) -> None:
+def _tag_configured(config: PublisherConfig, version: str, channel: str) -> None:
     """Tag the working directory's HEAD when `git_tag` is set (the last step of a release)."""
-    from repo_tools.config import load_config
     from repo_tools.git_tag import tag_name, tag_release
 
-    config = run_guarded(lambda: load_config(obj.repo))
     if not config.git_tag:
         return
     name = tag_name(config.git_tag, version)
@@ -505,15 +499,15 @@ def _tag_configured(obj: Context, version: str, channel: str) -> None:
     click.echo(f"tagged {name}", err=True)
 
 
-def _publish_configured(obj: Context, done: str) -> None:
+def _publish_configured(obj: Context, done: str, config: PublisherConfig | None = None) -> None:
     """Publish to `publish_to` when it is set (the end of `release` and `refresh`), as a mirror:
     what the repository no longer has (pruned releases, old metadata versions) is deleted
     there too, after the new timestamp is in place."""
-    from repo_tools.config import load_config
     from repo_tools.publish import open_destination
     from repo_tools.publish import publish as do_publish
 
-    config = run_guarded(lambda: load_config(obj.repo))
+    if config is None:
+        config = run_guarded(lambda: load_config(obj.repo))
     if not config.publish_to:
         return
     try:

@@ -28,6 +28,7 @@ from client.formats import (
 from client.layout import BUNDLED_CONFIG, RELEASE_FILE, ROOT_FILE
 from repo_tools import keys as keystore
 from repo_tools.config import PublisherConfig, load_config
+from repo_tools.git_tag import tag_name
 from repo_tools.repository import (
     SERIALIZER,
     TOP_LEVEL_CHAIN,
@@ -71,6 +72,8 @@ class ReleasePlan:
     patch_bases: list[Version]
     bundle: Path | None  # None: the configured build command would make it
     build_command: str
+    publish_to: str  # where it would be uploaded ("" for nowhere)
+    tag: str  # the git tag it would get ("" for none)
 
 
 def released_archives(targets: Targets) -> dict[Version, tuple[TargetFile, ArchiveInfo]]:
@@ -194,6 +197,8 @@ def plan_release(repo: Path, keys: Path, request: ReleaseRequest) -> ReleasePlan
         _patch_bases(archives, checked.version),
         checked.bundle,
         config.build_command if checked.bundle is None else "",
+        config.publish_to,
+        tag_name(config.git_tag, str(checked.version)) if config.git_tag else "",
     )
 
 
