@@ -14,11 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from client.integrity import compare_tree, repair_tree
 from client.layout import Layout
-from tests.client_support import Publisher, install_root
 from tests.client_support import run_client as run
 
 
@@ -88,24 +85,14 @@ def test_an_interrupted_repair_is_finished_by_the_next(tmp_path: Path) -> None:
     assert compare_tree(reference, installed).intact
 
 
-@pytest.fixture
-def installed(tmp_path: Path, https_server, test_ca):
-    publisher = Publisher(tmp_path / "publisher")
-    publisher.release("--version", "1.0.0")
-    server = https_server(publisher.repo)
-    root = tmp_path / "install"
-    layout = install_root(root, publisher, "1.0.0", [server.url], test_ca.ca_file)
-    return publisher, server, layout
-
-
 def launch(layout: Layout) -> str:
     command = [sys.executable, str(layout.root / "current" / "app.py")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     return result.stdout.strip() + result.stderr
 
 
-def test_verify_reports_damage_and_repair_puts_the_signed_files_back(installed) -> None:
-    publisher, server, layout = installed
+def test_verify_reports_damage_and_repair_puts_the_signed_files_back(installed_app) -> None:
+    layout = installed_app.layout
     assert run(layout.root, "verify").returncode == 0
     version_dir = layout.version_dir("1.0.0")
     data = version_dir / "lib" / "data.bin"
@@ -130,8 +117,8 @@ def test_verify_reports_damage_and_repair_puts_the_signed_files_back(installed) 
     assert events[-3:] == ["verified", "repaired", "verified"]
 
 
-def test_repair_downloads_the_archive_when_no_tar_is_cached(installed) -> None:
-    publisher, server, layout = installed
+def test_repair_downloads_the_archive_when_no_tar_is_cached(installed_app) -> None:
+    server, layout = installed_app.server, installed_app.layout
     layout.base_tar("demo", "1.0.0").unlink()
     (layout.version_dir("1.0.0") / "app.py").write_text("print('tampered')\n")
     server.requests.clear()
@@ -142,8 +129,8 @@ def test_repair_downloads_the_archive_when_no_tar_is_cached(installed) -> None:
     assert layout.base_tar("demo", "1.0.0").is_file()  # the patch base is back too
 
 
-def test_verify_without_the_server_is_a_clear_error_and_changes_nothing(installed) -> None:
-    publisher, server, layout = installed
+def test_verify_without_the_server_is_a_clear_error_and_changes_nothing(installed_app) -> None:
+    server, layout = installed_app.server, installed_app.layout
     app = layout.version_dir("1.0.0") / "app.py"
     app.write_text("print('tampered')\n")
     server.close()

@@ -59,12 +59,8 @@ def _expire_timestamp(publisher: Publisher) -> str:
     return md.signed.expires.strftime("%Y-%m-%d")
 
 
-def test_expired_metadata_names_the_date_and_the_fix(tmp_path, https_server, test_ca) -> None:
-    publisher = Publisher(tmp_path / "pub")
-    publisher.release("--version", "1.0.0")
-    server = https_server(publisher.repo)
-    root = tmp_path / "install"
-    layout = install_root(root, publisher, "1.0.0", [server.url], test_ca.ca_file)
+def test_expired_metadata_names_the_date_and_the_fix(installed_app) -> None:
+    publisher, layout, root = installed_app.publisher, installed_app.layout, installed_app.root
     publisher.release("--bump", "patch")
     date = _expire_timestamp(publisher)
     updater = Updater.from_config(install_root=root)

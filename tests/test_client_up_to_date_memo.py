@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from client import Updater
-from tests.client_support import Publisher, install_root
 
 
-def test_memo_skips_local_reloads_and_expires(tmp_path: Path, https_server, test_ca) -> None:
-    publisher = Publisher(tmp_path / "publisher")
-    publisher.release("--version", "1.0.0")
-    server = https_server(publisher.repo)
-    root = tmp_path / "install"
-    layout = install_root(root, publisher, "1.0.0", [server.url], test_ca.ca_file)
+def test_memo_skips_local_reloads_and_expires(installed_app) -> None:
+    publisher, server, layout = installed_app.publisher, installed_app.server, installed_app.layout
+    root = layout.root
     updater = Updater.from_config(install_root=root)
     assert updater.check() is None
     memo = layout.read_state().up_to_date
@@ -42,16 +37,10 @@ def test_memo_skips_local_reloads_and_expires(tmp_path: Path, https_server, test
     assert layout.read_state().up_to_date is None
 
 
-def test_up_to_date_check_uses_one_connection_on_a_keep_alive_server(
-    tmp_path: Path, https_server, test_ca
-) -> None:
-    publisher = Publisher(tmp_path / "publisher")
-    publisher.release("--version", "1.0.0")
-    server = https_server(publisher.repo)
+def test_up_to_date_check_uses_one_connection_on_a_keep_alive_server(installed_app) -> None:
+    server = installed_app.server
     server.keep_alive = True
-    root = tmp_path / "install"
-    install_root(root, publisher, "1.0.0", [server.url], test_ca.ca_file)
-    updater = Updater.from_config(install_root=root)
+    updater = Updater.from_config(install_root=installed_app.root)
     assert updater.check() is None
     server.requests.clear()
     server.connections = 0

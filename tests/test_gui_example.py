@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.client_support import Publisher, install_root
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -47,14 +45,8 @@ def display() -> Iterator[str]:
         server.wait(timeout=10)
 
 
-def test_banner_downloads_and_installs_through_its_buttons(
-    display: str, tmp_path: Path, https_server, test_ca
-) -> None:
-    publisher = Publisher(tmp_path / "publisher")
-    publisher.release("--version", "1.0.0")
-    server = https_server(publisher.repo)
-    root = tmp_path / "install"
-    layout = install_root(root, publisher, "1.0.0", [server.url], test_ca.ca_file)
+def test_banner_downloads_and_installs_through_its_buttons(display: str, installed_app) -> None:
+    publisher, layout, root = installed_app.publisher, installed_app.layout, installed_app.root
     publisher.release("--bump", "minor", "--notes", "faster order book")
 
     driver = subprocess.run(

@@ -15,14 +15,9 @@ def last_history(root: Path) -> dict:
     return json.loads((root / "history.jsonl").read_text().splitlines()[-1])
 
 
-def test_users_of_a_withdrawn_release_switch_back_then_get_the_fix(
-    tmp_path: Path, https_server, test_ca
-) -> None:
-    publisher = Publisher(tmp_path / "publisher")
-    publisher.release("--version", "1.0.0")
-    server = https_server(publisher.repo)
-    root = tmp_path / "install"
-    layout = install_root(root, publisher, "1.0.0", [server.url], test_ca.ca_file)
+def test_users_of_a_withdrawn_release_switch_back_then_get_the_fix(installed_app) -> None:
+    publisher, server, layout = installed_app.publisher, installed_app.server, installed_app.layout
+    root = layout.root
     publisher.release("--bump", "minor")
     assert client(root, "update").returncode == 0 and layout.current_version() == "1.1.0"
 
