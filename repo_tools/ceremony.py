@@ -29,6 +29,7 @@ from repo_tools.repository import (
     commit_resigned,
     load_roles,
     locked,
+    read_metadata,
 )
 
 CEREMONY_DIR = "ceremony"
@@ -148,7 +149,7 @@ def _change_root(
 def _load_draft(repo: Path) -> Metadata[Root]:
     if not draft_path(repo).exists():
         raise CeremonyError("no ceremony in progress: start one with `repo-tools ceremony begin`")
-    return Metadata.from_file(str(draft_path(repo)))
+    return read_metadata(draft_path(repo), Root)
 
 
 def _root_keyids(repo: Path, draft: Metadata[Root]) -> set[str]:
@@ -257,6 +258,9 @@ def _retire_rotated_keys(keys: Path, rotated: list[str]) -> None:
 
 
 def abort(repo: Path, keys: Path) -> None:
+    pending = [next_key_path(keys, role) for role in keystore.ONLINE_ROLES]
+    if not draft_path(repo).exists() and not any(p.exists() for p in pending):
+        raise CeremonyError("no ceremony in progress: nothing to abort")
     with locked(repo):
         for role in keystore.ONLINE_ROLES:
             next_key_path(keys, role).unlink(missing_ok=True)

@@ -175,6 +175,8 @@ def release(
 
     if notes and notes_file:
         fail("give either --notes or --notes-file, not both")
+    if bump and explicit_version:
+        fail("give either --bump or --version, not both")
     if dry_run:
         request = ReleaseRequest(bump, channel, bundle, "", required, explicit_version, rollout)
         _print_release_plan(obj, request)
@@ -234,7 +236,9 @@ def status(obj: Context, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--force", is_flag=True, help="Re-sign snapshot and timestamp even if not due.")
+@click.option(
+    "--force", is_flag=True, help="Re-sign every role now, root included (needs the root keys)."
+)
 @PUBLISH_OPTION
 @click.pass_obj
 def refresh(obj: Context, force: bool, publish: bool) -> None:

@@ -55,7 +55,8 @@ class PublisherConfig:
         unknown = set(self.expiry_days) - set(ROLES)
         if unknown:
             raise ConfigError(f"unknown role(s) in expiry: {', '.join(sorted(unknown))}")
-        if not isinstance(self.keep_releases, int) or self.keep_releases < 0:
+        keep = self.keep_releases
+        if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
             raise ConfigError(f"keep_releases is {self.keep_releases!r}: use 0 (keep all) or more")
         self._validate_publishing()
         if self.git_tag:
@@ -76,7 +77,7 @@ class PublisherConfig:
         from repo_tools.object_store import check_endpoint_url, parse_bucket_address
         from repo_tools.repository import RepoError
 
-        for key in ("publish_to", "publish_endpoint_url"):
+        for key in ("bundle", "build_command", "git_tag", "publish_to", "publish_endpoint_url"):
             if not isinstance(getattr(self, key), str):
                 raise ConfigError(f"{key} is {getattr(self, key)!r}: give a string")
         try:
@@ -113,6 +114,8 @@ def load_config(repo: Path) -> PublisherConfig:
         )
     try:
         data: dict[str, Any] = json.loads(path.read_text())
+        if not isinstance(data, dict) or not isinstance(data.get("expiry_days", {}), dict):
+            raise TypeError("expected a JSON object, with expiry_days an object of role: days")
         expiry = {**DEFAULT_EXPIRY_DAYS, **data.pop("expiry_days", {})}
         return PublisherConfig(expiry_days=expiry, **data).validate()
     except (json.JSONDecodeError, TypeError) as error:

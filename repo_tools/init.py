@@ -9,6 +9,7 @@ from pathlib import Path
 from tuf.api.metadata import Metadata, Role, Root, Snapshot, Targets, Timestamp
 
 from repo_tools import keys as keystore
+from repo_tools.ceremony import CEREMONY_DIR
 from repo_tools.config import CONFIG_NAME, PublisherConfig, save_config
 from repo_tools.repository import (
     RepoError,
@@ -29,7 +30,7 @@ class InitError(RepoError):
 
 def _existing(repo: Path, keys: Path) -> list[Path]:
     candidates = [metadata_dir(repo), targets_dir(repo), repo / CONFIG_NAME, keys / "online"]
-    candidates.append(keys / "offline")
+    candidates += [keys / "offline", repo / CEREMONY_DIR]
     return [p for p in candidates if p.exists() and (p.is_file() or any(p.iterdir()))]
 
 

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from client.settings import LOOPBACK_HOSTS
 from repo_tools.publish import PUBLISHED_FOLDERS, cache_control, content_type, named_by_content
 from repo_tools.repository import RepoError
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$")
-_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 @dataclass(frozen=True)
@@ -66,11 +66,11 @@ def check_endpoint_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and parts.hostname in _LOOPBACK:
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
         return
     raise RepoError(
         f"endpoint URL {url!r} is not allowed: use https://HOST[:PORT] "
-        "(plain http:// only to 127.0.0.1, ::1 or localhost)"
+        "(plain http:// only to 127.0.0.1 or ::1)"
     )
 
 

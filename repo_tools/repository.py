@@ -70,7 +70,7 @@ def root_versions(repo: Path) -> list[int]:
     return sorted(int(m.group(1)) for m in found if m)
 
 
-def _read(path: Path, kind: type) -> Metadata:
+def read_metadata(path: Path, kind: type) -> Metadata:
     try:
         md = Metadata.from_file(str(path))
     except FileNotFoundError:
@@ -90,13 +90,15 @@ def load_roles(repo: Path) -> RoleSet:
     versions = root_versions(repo)
     if not versions:
         raise RepoError(f"no root metadata in {folder}: run `repo-tools --repo {repo} init` first")
-    root = _read(folder / f"{versions[-1]}.root.json", Root)
-    timestamp = _read(folder / "timestamp.json", Timestamp)
-    snapshot = _read(folder / f"{timestamp.signed.snapshot_meta.version}.snapshot.json", Snapshot)
+    root = read_metadata(folder / f"{versions[-1]}.root.json", Root)
+    timestamp = read_metadata(folder / "timestamp.json", Timestamp)
+    snapshot = read_metadata(
+        folder / f"{timestamp.signed.snapshot_meta.version}.snapshot.json", Snapshot
+    )
     targets_meta = snapshot.signed.meta.get("targets.json")
     if targets_meta is None:
         raise RepoError(f"snapshot in {folder} does not list targets.json: repository is damaged")
-    targets = _read(folder / f"{targets_meta.version}.targets.json", Targets)
+    targets = read_metadata(folder / f"{targets_meta.version}.targets.json", Targets)
     roles = RoleSet(root, targets, snapshot, timestamp)
     for role in ("root", "targets", "snapshot", "timestamp"):
         try:

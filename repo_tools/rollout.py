@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from client.formats import CUSTOM_KEY, archive_name, parse_version
 from repo_tools import keys as keystore
 from repo_tools.config import load_config
+from repo_tools.release import released_archives
 from repo_tools.repository import TOP_LEVEL_CHAIN, RepoError, commit_resigned, load_roles, locked
 
 T = TypeVar("T")
@@ -32,13 +33,16 @@ def _change_release(
     config = load_config(repo)
     with locked(repo):
         roles = load_roles(repo)
-        name = archive_name(config.app_name, parse_version(version))
-        target = roles.targets.signed.targets.get(name)
-        if target is None:
+        found = released_archives(roles.targets.signed).get(parse_version(version))
+        if found is None:
+            name = archive_name(config.app_name, parse_version(version))
             raise RepoError(f"{version} is not released (no {name}): see `repo-tools status`")
-        result = change(target.unrecognized_fields["custom"][CUSTOM_KEY])
-        stored = keystore.load_all(keys)
-        commit_resigned(repo, roles, stored, config.expiry_days, TOP_LEVEL_CHAIN)
+        custom = found[0].unrecognized_fields["custom"][CUSTOM_KEY]
+        before = dict(custom)
+        result = change(custom)
+        if custom != before:  # nothing to sign (and publish) when nothing changed
+            stored = keystore.load_all(keys)
+            commit_resigned(repo, roles, stored, config.expiry_days, TOP_LEVEL_CHAIN)
         return result
 
 
@@ -63,10 +67,7 @@ def set_yanked(repo: Path, keys: Path, version: str, reason: str | None) -> str:
 
     def change(custom: dict[str, Any]) -> str:
         previous = str(custom.get("yanked") or "")
-        if reason is None:
-            custom.pop("yanked", None)
-        else:
-            custom["yanked"] = reason.strip()
+        custom["yanked"] = "" if reason is None else reason.strip()
         return previous
 
     return _change_release(repo, keys, version, change)

@@ -400,3 +400,37 @@ def test_release_dry_run_checks_and_tells_but_changes_nothing(repo_env, tmp_path
     assert_refused(repo, keys, before, refused, "no usable key for the targets role")
     shutil.move(tmp_path / "elsewhere", keys / "online")
     assert release(repo, keys, bundle, *args[3:]) == "0.1.0b1"  # the plan was the real thing
+
+
+@pytest.mark.parametrize(
+    ("config", "fragment"),
+    [
+        ('"str"', "expected a JSON object"),
+        ('{"app_name": "bot", "expiry_days": [1]}', "expected a JSON object"),
+        ('{"app_name": "bot", "bundle": 5}', "bundle is 5: give a string"),
+        ('{"app_name": "bot", "build_command": 5}', "build_command is 5: give a string"),
+        ('{"app_name": "bot", "keep_releases": true}', "keep_releases is True"),
+    ],
+)
+def test_bad_configuration_values_are_named(repo_env, config: str, fragment: str) -> None:
+    repo, keys, bundle = repo_env
+    (repo / "repo-tools.json").write_text(config)
+    before = tree_digest(repo)
+    result = run_tools(repo, keys, "release", "--bundle", str(bundle), "--bump", "patch")
+    assert_refused(repo, keys, before, result, fragment)
+
+
+def test_release_controls_take_any_spelling_and_skip_no_op_changes(repo_env) -> None:
+    repo, keys, bundle = repo_env
+    release(repo, keys, bundle, "--version", "1.0.0")
+    changed = run_tools(repo, keys, "rollout", "1.0", "50")  # 1.0 is 1.0.0
+    assert changed.returncode == 0 and "rollout 100% -> 50%" in changed.stdout
+    before = tree_digest(repo)
+    assert run_tools(repo, keys, "rollout", "1.0.0", "50").returncode == 0
+    assert run_tools(repo, keys, "yank", "1.0.0", "--undo").returncode == 0
+    assert tree_digest(repo) == before  # nothing changed, so nothing was re-signed
+    both = run_tools(repo, keys, "release", "--bundle", str(bundle), "--version", "2.0.0",
+                     "--bump", "major")  # fmt: skip
+    assert_refused(repo, keys, before, both, "give either --bump or --version")
+    nothing = run_tools(repo, keys, "ceremony", "abort")
+    assert_refused(repo, keys, before, nothing, "no ceremony in progress")
