@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from client.errors import UpdateError
-from client.settings import SettingsError
+from client.settings import CHANNELS, SettingsError
 
 EXIT_OK, EXIT_ERROR, EXIT_NO_UPDATE, EXIT_BUSY, EXIT_CONFIG, EXIT_NOT_SET_UP, EXIT_USAGE = (
     0,
@@ -144,7 +144,7 @@ def cli(
     help="An update mirror (repeat for more, in order of preference).",
 )
 @click.option("--ca-bundle", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--channel", type=click.Choice(["stable", "beta", "alpha"]))
+@click.option("--channel", type=click.Choice(CHANNELS))
 @click.option("--dev-allow-http-loopback", is_flag=True, help="Development only.")
 @click.pass_obj
 def setup(
@@ -437,11 +437,8 @@ def launch(ctx: Context, args: tuple[str, ...]) -> None:
     updater.running_version = updater.layout.current_version()
     guarded(ctx, updater.apply_startup_decision)
     current = updater.layout.current_version()
-    entry = updater.layout.current_link / updater.settings.entry_point
-    if not entry.is_file():
-        fail(ctx, EXIT_ERROR, f"entry point {entry} does not exist (setting entry_point)")
+    argv = guarded(ctx, updater.entry_argv)
     os.environ[STARTUP_DONE_ENV] = current or ""
-    argv = [sys.executable, str(entry)] if entry.suffix == ".py" else [str(entry)]
     sys.stdout.flush()
     os.execv(argv[0], [*argv, *args])
 

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 class UpdateError(Exception):
     """kind: config, not_set_up, busy, unreachable, expired, signature, rollback_attack,
-    verification, slow, too_large, http, disk_full, io, unsafe_archive, install, no_update,
-    rollback, disabled, internal."""
+    verification, slow, too_large, http, disk_full, io, unsafe_archive, install, rollback,
+    disabled, invalid_input, internal."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)

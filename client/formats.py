@@ -22,7 +22,8 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-CHANNELS = ("stable", "beta", "alpha")
+from client.settings import CHANNELS  # one definition, in the packaging-free module
+
 CUSTOM_KEY = "updater"
 ARCHIVE_SUFFIX = ".tar.gz"
 PATCH_SUFFIX = ".patch"

@@ -3,7 +3,8 @@ passes MAX_BYTES (years of checks), so it cannot grow without bound.
 
 Append-only so a crash can at worst leave one torn last line, which `read` skips. Fields:
 time (ISO 8601 UTC), event, from_version, to_version, channel, bytes, duration (seconds),
-result ("ok" | "failed" | "skipped"), error (message or null), plus event-specific extras.
+result ("ok" | "failed"; `verified`/`repaired` write "intact" | "damaged"), error (message or
+null), plus event-specific extras.
 """
 
 from __future__ import annotations

@@ -89,8 +89,7 @@ def switch_current(layout: Layout, version: str) -> None:
     if not (layout.version_dir(version) / RELEASE_FILE).is_file():
         raise InstallError(f"version {version} is not installed in {layout.versions}")
     temp = layout.root / ".current.tmp"
-    with _suppress_missing():
-        temp.unlink()
+    temp.unlink(missing_ok=True)
     relative = os.path.join("versions", version)
     try:
         os.symlink(relative, temp, target_is_directory=True)
@@ -99,14 +98,6 @@ def switch_current(layout: Layout, version: str) -> None:
         atomic_write_text(temp, relative + "\n")
     os.replace(temp, layout.current_link)
     _fsync_dir(layout.root)
-
-
-class _suppress_missing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type | None, *_: Any) -> bool:
-        return kind is not None and issubclass(kind, FileNotFoundError)
 
 
 def prune_versions(layout: Layout, max_backups: int, current: str, protect: set[str]) -> list[str]:
@@ -131,8 +122,7 @@ def prune_cache(layout: Layout, app: str, keep_versions: set[str]) -> None:
         return
     for entry in layout.targets_dir.iterdir():
         if entry.name not in keep and entry.is_file():
-            with _suppress_missing():
-                entry.unlink()
+            entry.unlink(missing_ok=True)
 
 
 # -- user data backups ---------------------------------------------------------------------
@@ -178,7 +168,7 @@ def restore_user_data(layout: Layout, version: str) -> list[str]:
         temp = target.with_name(target.name + ".restoring")
         aside = target.with_name(target.name + ".before-restore")
         for leftover in (temp, aside):
-            _remove(leftover)
+            remove_path(leftover)
         if stored.is_dir():
             shutil.copytree(stored, temp, symlinks=True)
         else:
@@ -186,12 +176,13 @@ def restore_user_data(layout: Layout, version: str) -> list[str]:
         if target.exists():
             os.rename(target, aside)
         os.rename(temp, target)
-        _remove(aside)
+        remove_path(aside)
         restored.append(str(target))
     return restored
 
 
-def _remove(path: Path) -> None:
+def remove_path(path: Path) -> None:
+    """Delete a file, link or folder (a link is removed, never followed); missing is fine."""
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():
@@ -238,9 +229,9 @@ def setup(
         config = {**config, **(settings_overrides or {})}
         settings = settings_mod.from_dict(config)  # raises SettingsError before anything moves
         shutil.rmtree(probe)
+    except settings_mod.SettingsError:
+        raise  # already names the key and the value
     except (OSError, ValueError) as error:
-        if isinstance(error, InstallError | settings_mod.SettingsError):
-            raise
         raise InstallError(f"cannot read {source}: {error}") from error
     app, version = release["app"], release["version"]
     base = layout.base_tar(app, version)

@@ -6,8 +6,8 @@ Repair copies each wrong or missing entry from the reference, parents first, eac
 written under a temporary name and renamed: an interrupted repair leaves every entry either
 as it was or repaired, and running it again finishes the job. Nothing is written through a
 symlink: an entry that should be a folder but is a link is replaced, not followed. Files the
-release does not contain (logs, settings the app keeps next to itself, Python's
-`__pycache__`) are reported as extra and left alone.
+release does not contain (logs, settings the app keeps next to itself) are reported as extra
+and left alone; Python's `__pycache__` folders and `.pyc` files are ignored.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from client.install import remove_path
 
 IGNORED_NAMES = {"__pycache__"}
 
@@ -86,13 +88,6 @@ def compare_tree(reference: Path, installed: Path) -> Integrity:
     return result
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink()
-
-
 def _inside(root: Path, path: Path) -> bool:
     real_root, real_parent = os.path.realpath(root), os.path.realpath(path.parent)
     return real_parent == real_root or real_parent.startswith(real_root + os.sep)
@@ -105,13 +100,11 @@ def repair_tree(reference: Path, installed: Path, integrity: Integrity) -> list[
         source, target = reference / name, installed / name
         if not _inside(installed, target):
             raise OSError(f"refusing to write {name}: its folder leads outside {installed}")
-        if target.exists() or target.is_symlink():
-            if source.is_dir() and target.is_dir() and not target.is_symlink():
-                continue
-            _remove(target)
+        if source.is_dir() and target.is_dir() and not target.is_symlink():
+            continue
+        remove_path(target)
         temporary = target.with_name(f".{target.name}.repair")
-        if temporary.exists() or temporary.is_symlink():
-            _remove(temporary)
+        remove_path(temporary)
         if source.is_symlink():
             os.symlink(os.readlink(source), temporary)
         elif source.is_dir():

@@ -1,4 +1,4 @@
-"""The install root on disk (DESIGN.md, "On a user's machine") and its small state file.
+"""The install root on disk (docs/client.md, "Install root") and its small state file.
 
     versions/<version>/   extracted bundles (current + kept earlier ones)
     current               symlink -> versions/<version>, replaced atomically by rename
@@ -11,7 +11,7 @@
     updater_config.json   settings
 
 The `current` link is the truth about which version runs; state.json never contradicts it for
-long because every multi-step change writes its intent first (see client.install).
+long because every multi-step change writes its intent first (Updater.install/rollback).
 Standard library only: this module is on the application's start-up path.
 """
 
@@ -33,10 +33,6 @@ BUNDLE_INFO_DIR = ".update"
 RELEASE_FILE = Path(BUNDLE_INFO_DIR, "release.json")  # {"app", "version", "channel"}
 ROOT_FILE = Path(BUNDLE_INFO_DIR, "root.json")  # the repository's root at release time
 BUNDLED_CONFIG = Path(BUNDLE_INFO_DIR, "updater_config.json")  # optional publisher settings
-
-
-class LayoutError(RuntimeError):
-    """The install root is missing or not set up."""
 
 
 _STATE_DEFAULTS: dict[str, Any] = {
@@ -112,13 +108,6 @@ class Layout:
 
     def is_set_up(self) -> bool:
         return (self.metadata_dir / "root.json").is_file() and self.current_version() is not None
-
-    def require_set_up(self) -> None:
-        if not self.is_set_up():
-            raise LayoutError(
-                f"{self.root} is not an install root: run `update-client setup --install-root "
-                f"{self.root} --from ARCHIVE_OR_FOLDER` first"
-            )
 
     # -- versions --------------------------------------------------------------------------
 

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-# actions a UI offers; each maps to one Updater method
-ACTIONS = ("download", "install", "restart", "retry", "dismiss")
-
 
 class UpdateView:
     """Immutable snapshot of the update UI."""

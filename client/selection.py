@@ -133,12 +133,11 @@ def plan_patch_chain(
     target: str,
     full_length: int,
     base_cached: bool,
-    ratio: float = PATCH_RATIO,
 ) -> list[PatchEdge] | None:
     """The cheapest patch chain current -> target by bytes (Dijkstra), or None for full archive.
 
     None when the base tar of `current` is not cached, when no chain exists, or when the
-    chain's bytes are not below `ratio` x the full archive (a patch chain also costs CPU).
+    chain's bytes are not below PATCH_RATIO x the full archive (a patch chain also costs CPU).
     """
     if not base_cached:
         return None
@@ -162,7 +161,7 @@ def plan_patch_chain(
                 best[nxt] = new_cost
                 came_from[nxt] = edge
                 heapq.heappush(queue, (new_cost, nxt))
-    if goal not in came_from or best[goal] >= ratio * full_length:
+    if goal not in came_from or best[goal] >= PATCH_RATIO * full_length:
         return None
     chain: list[PatchEdge] = []
     node = goal

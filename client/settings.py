@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 CONFIG_FILE_NAME = "updater_config.json"
-CHANNELS = ("stable", "beta", "alpha")  # same as client.formats.CHANNELS, without packaging
+CHANNELS = ("stable", "beta", "alpha")  # also client.formats.CHANNELS; no packaging import here
 LOOPBACK_HOSTS = ("127.0.0.1", "::1")  # not "localhost": a name can resolve anywhere
 
 

@@ -163,10 +163,10 @@ class Transport(FetcherInterface):
     # -- operation scope -------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def operation(self, seconds: float | None = None) -> Iterator[None]:
+    def operation(self) -> Iterator[None]:
         """Everything inside shares one wall-clock deadline."""
         previous = self._deadline
-        self._deadline = time.monotonic() + (seconds or self.deadline_seconds)
+        self._deadline = time.monotonic() + self.deadline_seconds
         try:
             yield
         finally:

@@ -225,7 +225,7 @@ class Updater:
     # -- locking ---------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _exclusive(self, wait: float | None = None) -> Iterator[None]:
+    def _exclusive(self) -> Iterator[None]:
         """One updater per install root (file lock across processes, RLock across threads)."""
         from filelock import FileLock, Timeout
 
@@ -234,7 +234,7 @@ class Updater:
             self._filelock = FileLock(str(self.layout.lock_file), thread_local=False)
         with self._guard:
             try:
-                self._filelock.acquire(timeout=self.lock_timeout if wait is None else wait)
+                self._filelock.acquire(timeout=self.lock_timeout)
             except Timeout:
                 raise BusyError(
                     f"another updater is working on {self.layout.root}: try again when it is done"
@@ -249,7 +249,8 @@ class Updater:
             raise UpdateError(
                 "config", f"updates disabled: invalid settings: {self.settings_error}"
             )
-        self.layout.require_set_up() if self.layout.is_set_up() else self._not_set_up()
+        if not self.layout.is_set_up():
+            self._not_set_up()
 
     def _not_set_up(self) -> None:
         raise UpdateError(
@@ -377,7 +378,9 @@ class Updater:
 
     # -- check -----------------------------------------------------------------------------
 
-    def _plan(self, ng: Any, state: State) -> tuple[Any, Any, UpdateInfo | None]:
+    def _plan(self, ng: Any, state: State) -> tuple[Any, UpdateInfo | None, str]:
+        """(release and patch chain, what the user is told, why the running version was
+        withdrawn or "") from verified targets metadata."""
 
         from client.selection import catalog, choose_replacement, choose_update, plan_patch_chain
 
@@ -390,11 +393,12 @@ class Updater:
             cat.releases.values(), current, channel, state.skipped, state.pinned,
             state.rollout_bucket,
         )  # fmt: skip
-        withdrawn = self._withdrawn(cat)
+        running = cat.releases.get(_normalized(current))
+        withdrawn = running.info.yanked if running is not None else ""
         if release is None and withdrawn and state.pinned is None:
             release = choose_replacement(cat.releases.values(), current, channel, state.skipped)
         if release is None:
-            return cat, None, None
+            return None, None, withdrawn
         # stepping down from a withdrawn version to one still on disk is a switch, not a download
         kept = (
             bool(withdrawn)
@@ -417,7 +421,7 @@ class Updater:
             full_bytes=release.length,
             withdrawn=withdrawn,
         )
-        return cat, (release, chain), info
+        return (release, chain), info, withdrawn
 
     def _check_action(self, ng: Any, state: State) -> UpdateInfo | None:
         """Plan from fully verified metadata, unless nothing it depends on has changed.
@@ -435,7 +439,7 @@ class Updater:
         if memo and memo.get("key") == key and time.time() < memo.get("until", 0):
             return None
         _finish_refresh(ng)
-        cat, _, info = self._plan(ng, state)
+        _, info, withdrawn = self._plan(ng, state)
         if info is None:
             trusted = ng._trusted_set
             until = min(trusted.snapshot.expires, trusted.targets.expires).timestamp()
@@ -443,7 +447,7 @@ class Updater:
                 "key": self._up_to_date_key(ng, state),
                 "until": until,
                 # withdrawn, with no good release to move to: said at every check
-                "withdrawn": self._withdrawn(cat),
+                "withdrawn": withdrawn,
             }
         else:
             state.up_to_date = None
@@ -516,11 +520,6 @@ class Updater:
             message = f"{app} {current} is up to date"
         self._emit("no_update", message, withdrawn=withdrawn)
 
-    def _withdrawn(self, cat: Any) -> str:
-        """Why the publisher withdrew the running version ("" if it did not)."""
-        running = cat.releases.get(_normalized(self.layout.current_version() or ""))
-        return running.info.yanked if running is not None else ""
-
     # -- download --------------------------------------------------------------------------
 
     def _progress(self) -> Callable[[str, int, int], None]:
@@ -547,23 +546,24 @@ class Updater:
                 state = self.layout.read_state()
 
                 def action(ng: Any, transport: Any) -> Any:
-                    cat, plan, info = self._plan(ng, state)
+                    plan, info, withdrawn = self._plan(ng, state)
                     if info is None:
-                        return None, None, None, self._withdrawn(cat)
-                    if info.method == "kept":
-                        return info, None, "kept", (plan[0].info, None)
+                        return plan, info, withdrawn, None, None, None
+                    if info.method == "kept":  # nothing to fetch: install() switches back
+                        return plan, info, withdrawn, None, "kept", None
                     tar, method, reason = build_tar(
                         self.layout, ng, transport, state.app, plan, self._progress()
                     )
-                    return info, tar, method, (plan[0].info, reason)
+                    return plan, info, withdrawn, tar, method, reason
 
-                (info, tar, method, extra), transport = self._online(action)
+                result, transport = self._online(action)
+                plan, info, withdrawn, tar, method, reason = result
                 if info is None:
                     state.available = None
                     self.layout.write_state(state)
-                    self._emit_no_update(state.app, extra)
+                    self._emit_no_update(state.app, withdrawn)
                     return None
-                archive_info, reason = extra
+                archive_info = plan[0].info
                 state.available = info.to_dict()
                 state.downloaded = {
                     "version": info.version,
@@ -701,7 +701,8 @@ class Updater:
                 raise UpdateError(
                     "disabled", "rollback is disabled in the settings (rollback_enabled = false)"
                 )
-            self.layout.require_set_up() if self.layout.is_set_up() else self._not_set_up()
+            if not self.layout.is_set_up():
+                self._not_set_up()
             with self._exclusive():
                 state = self.layout.read_state()
                 current = self.layout.current_version() or ""
@@ -808,17 +809,22 @@ class Updater:
             )
         return decision
 
+    def entry_argv(self) -> list[str]:
+        """The command that starts the current version (raises UpdateError if it is missing)."""
+        entry = self.layout.current_link / self.settings.entry_point
+        if not entry.is_file():
+            raise UpdateError(
+                "install", f"entry point {entry} does not exist (setting entry_point)"
+            )
+        return [sys.executable, str(entry)] if entry.suffix == ".py" else [str(entry)]
+
     def restart(self) -> None:
         """Replace this process with the application started from the current version."""
-        entry = self.layout.current_link / self.settings.entry_point
-        if not entry.exists():
-            raise self._fail(
-                UpdateError("install", f"entry point {entry} does not exist (setting entry_point)"),
-                "restart",
-            )
+        try:
+            argv = self.entry_argv() + sys.argv[1:]
+        except UpdateError as error:
+            raise self._fail(error, "restart") from error
         self.stop()
-        argv = [sys.executable, str(entry)] if entry.suffix == ".py" else [str(entry)]
-        argv += sys.argv[1:]
         sys.stdout.flush()
         sys.stderr.flush()
         os.execv(argv[0], argv)
