@@ -82,10 +82,12 @@ def test_adding_a_root_holder_and_raising_the_threshold(threshold_repo, tmp_path
     )
     assert begin.returncode == 0, begin.stderr
     for holder in (vault / "root-1.pem", vault / "root-2.pem"):
-        run_tools(repo, keys, "ceremony", "sign", "--key", str(holder))
+        assert run_tools(repo, keys, "ceremony", "sign", "--key", str(holder)).returncode == 0
     # two old signatures satisfy the old root, but the new root wants three
-    assert run_tools(repo, keys, "ceremony", "finish").returncode == 1
-    run_tools(repo, keys, "ceremony", "sign", "--key", str(new_holder))
+    early = run_tools(repo, keys, "ceremony", "finish")
+    assert early.returncode == 1
+    assert "2/3 from the new root keys" in early.stderr + early.stdout, early.stderr
+    assert run_tools(repo, keys, "ceremony", "sign", "--key", str(new_holder)).returncode == 0
     assert run_tools(repo, keys, "ceremony", "finish").returncode == 0
     root = root_of(repo)
     assert root["roles"]["root"]["threshold"] == 3 and len(root["roles"]["root"]["keyids"]) == 4
@@ -114,7 +116,8 @@ def test_finish_refuses_a_draft_overtaken_by_a_newer_root(threshold_repo) -> Non
     repo, keys, vault = threshold_repo
     assert run_tools(repo, keys, "ceremony", "begin", "--rotate", "timestamp").returncode == 0
     for holder in ("root-1.pem", "root-2.pem"):
-        run_tools(repo, keys, "ceremony", "sign", "--key", str(vault / holder))
+        signed = run_tools(repo, keys, "ceremony", "sign", "--key", str(vault / holder))
+        assert signed.returncode == 0, signed.stderr
     shutil.copytree(vault, keys / "offline")  # a refresh with the root keys at hand: root v2
     assert run_tools(repo, keys, "refresh", "--force").returncode == 0
     before = tree_digest(repo)

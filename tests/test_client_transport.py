@@ -109,7 +109,7 @@ def test_slow_retrieval_fails_within_the_deadline(files, https_server, test_ca) 
     started = time.monotonic()
     with pytest.raises(exceptions.SlowRetrievalError, match="deadline"), t.operation():
         t.download_bytes(f"{server.url}/big.bin", 1000)
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 15  # the trickle itself would last 500 s
 
 
 def test_interrupted_download_resumes_with_range(files, https_server, test_ca, tmp_path):

@@ -15,16 +15,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
 import requests
+from moto import server as moto_server
 
 from repo_tools.object_store import check_endpoint_url, parse_bucket_address
 from repo_tools.publish import IMMUTABLE, cache_control, named_by_content
 from repo_tools.repository import RepoError
 from tests.publisher_support import make_bundle, run_tools, tree_digest
-
-boto3 = pytest.importorskip("boto3")
-moto_server = pytest.importorskip("moto.server")
 
 
 @dataclass
