@@ -249,7 +249,7 @@ def load(path: Path) -> Settings:
     errors = validate(data)
     if errors:
         raise SettingsError(errors, path)
-    return from_dict(data)
+    return Settings(**data)  # validated just above, with the file named in the error
 
 
 def parse_cli_value(key: str, text: str) -> Any:

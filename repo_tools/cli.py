@@ -415,7 +415,11 @@ def rotate_key(obj: Context, role: str) -> None:
     from repo_tools import ceremony as steps
 
     run_guarded(lambda: steps.begin(obj.repo, obj.keys, [role], [], [], None))
-    run_guarded(lambda: steps.sign_with_local_root_keys(obj.repo, obj.keys))
+    try:
+        steps.sign_with_local_root_keys(obj.repo, obj.keys)
+    except (*_EXPECTED, OSError) as error:
+        steps.abort(obj.repo, obj.keys)  # leave no half-begun ceremony behind
+        fail(f"{error}; the rotation was abandoned, nothing changed")
     progress = run_guarded(lambda: steps.status(obj.repo))
     if not progress.complete:
         click.echo(

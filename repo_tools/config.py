@@ -13,8 +13,6 @@ Default expiry periods, in days, and why:
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,22 +120,8 @@ def load_config(repo: Path) -> PublisherConfig:
         raise ConfigError(f"{path} is not a valid repo-tools configuration: {error}") from error
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file and a rename: readers see old or new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.chmod(temp, 0o644)
-    try:
-        with os.fdopen(handle, "w") as out:
-            json.dump(data, out, indent=2, sort_keys=True)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def save_config(repo: Path, config: PublisherConfig) -> None:
-    write_json_atomic(repo / CONFIG_NAME, asdict(config.validate()))
+    from client.settings import atomic_write_text
+
+    text = json.dumps(asdict(config.validate()), indent=2, sort_keys=True) + "\n"
+    atomic_write_text(repo / CONFIG_NAME, text)

@@ -35,7 +35,7 @@ class PruneError(RepoError):
 def releases_to_keep(versions: Iterable[Version], keep: int) -> set[Version]:
     """The N newest plus the newest of each channel (pure)."""
     ordered = sorted(versions)
-    kept = set(ordered[-keep:]) if keep > 0 else set(ordered)
+    kept = set(ordered[-keep:])  # keep >= 1: prune refuses less
     for channel in CHANNELS:
         visible = [v for v in ordered if visible_on(v, channel)]
         if visible:

@@ -77,7 +77,7 @@ def refresh(repo: Path, keys: Path, force: bool = False) -> RefreshResult:
     result = RefreshResult()
     with locked(repo):
         roles = load_roles(repo)
-        stored = keystore.load_all(keys) if keys.exists() else []
+        stored = keystore.load_all(keys)  # none found in a missing folder
         due = due_roles(roles, config.expiry_days, datetime.now(UTC), force)
         for role in due:
             role_keys = roles.root.signed.roles[role]

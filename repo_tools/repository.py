@@ -292,11 +292,10 @@ def prefixed_target_name(name: str, sha256: str) -> str:
     return f"{sha256}.{name}"
 
 
-def find_target_file(repo: Path, name: str, sha256: str, extra: list[Path] = ()) -> Path:
-    """Where the bytes of a target live: staging folders first, then the published folder."""
+def find_target_file(repo: Path, name: str, sha256: str) -> Path:
+    """Where the bytes of a published target live."""
     prefixed = prefixed_target_name(name, sha256)
-    for folder in [*extra, targets_dir(repo)]:
-        candidate = folder / prefixed
-        if candidate.exists():
-            return candidate
+    candidate = targets_dir(repo) / prefixed
+    if candidate.exists():
+        return candidate
     raise RepoError(f"target file {prefixed} is missing from {targets_dir(repo)}")

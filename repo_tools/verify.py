@@ -45,7 +45,6 @@ class LocalFetcher(FetcherInterface):
 @dataclass
 class VerifyReport:
     problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
     root_versions: int = 0
     targets_checked: int = 0
 

@@ -13,9 +13,9 @@ from client.layout import Layout
 CLIENT = str(Path(sys.executable).parent / "update-client")
 
 
-def run_client(root: Path, *args: str) -> subprocess.CompletedProcess:
-    """`update-client --install-root ROOT ARGS...` as a real subprocess."""
-    command = [CLIENT, "--install-root", str(root), *args]
+def run_client(root: Path | None, *args: str) -> subprocess.CompletedProcess:
+    """`update-client [--install-root ROOT] ARGS...` as a real subprocess."""
+    command = [CLIENT, *(["--install-root", str(root)] if root else []), *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 

@@ -124,3 +124,14 @@ def test_finish_refuses_a_draft_overtaken_by_a_newer_root(threshold_repo) -> Non
     result = run_tools(repo, keys, "ceremony", "finish")
     assert result.returncode == 1 and "root changed since this ceremony began" in result.stderr
     assert tree_digest(repo) == before
+
+
+def test_a_rotation_that_cannot_sign_is_abandoned_cleanly(threshold_repo) -> None:
+    repo, keys, vault = threshold_repo
+    shutil.copytree(vault, keys / "offline")
+    (keys / "offline" / "root-1.pem").chmod(0o644)  # other users could read it: refused
+    before = tree_digest(repo)
+    result = run_tools(repo, keys, "rotate-key", "timestamp")
+    assert result.returncode == 1 and "the rotation was abandoned" in result.stderr
+    assert tree_digest(repo) == before
+    assert not (repo / "ceremony").exists() and not list(keys.rglob("*.next.pem"))

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.client_support import Publisher, server_entry
-
-CLIENT = str(Path(sys.executable).parent / "update-client")
+from tests.client_support import Publisher, run_client, server_entry
 
 
 def run(*args: str, root: Path | None = None) -> subprocess.CompletedProcess:
-    prefix = ["--install-root", str(root)] if root else []
-    return subprocess.run([CLIENT, *prefix, *args], capture_output=True, text=True, timeout=120)
+    return run_client(root, *args)
 
 
 @pytest.fixture
