@@ -10,16 +10,34 @@ tuf, requests, cryptography, the patch codec and click are imported when first u
 application's start-up path (see docs/client.md).
 """
 
-from client.errors import BusyError, UpdateError
+from client.errors import BusyError, ErrorKind, UpdateError
+from client.events import (
+    EVENT_KINDS,
+    CheckResult,
+    DownloadResult,
+    Event,
+    EventKind,
+    InstallResult,
+    Method,
+    UpdateInfo,
+)
+from client.layout import StartupDecision
 from client.settings import Settings, SettingsError
-from client.updater import EVENT_KINDS, Event, UpdateInfo, Updater
+from client.updater import Updater
 
 __all__ = [
     "EVENT_KINDS",
     "BusyError",
+    "CheckResult",
+    "DownloadResult",
+    "ErrorKind",
     "Event",
+    "EventKind",
+    "InstallResult",
+    "Method",
     "Settings",
     "SettingsError",
+    "StartupDecision",
     "UpdateError",
     "UpdateInfo",
     "Updater",

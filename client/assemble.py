@@ -19,21 +19,11 @@ from typing import Any
 from client.archive import gunzip_file
 from client.codec import PatchError, apply_patch
 from client.errors import UpdateError
+from client.files import file_digest
 from client.layout import Layout
 
 Progress = Callable[[str, int, int], None]
 _log = logging.getLogger(__name__)
-
-
-def file_digest(path: Path) -> tuple[int, str]:
-    """Size and sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            size += len(chunk)
-            digest.update(chunk)
-    return size, digest.hexdigest()
 
 
 def fetch_target(layout: Layout, ng: Any, transport: Any, name: str, progress: Progress) -> Path:

@@ -177,27 +177,10 @@ def setup(
         fail(ctx, EXIT_CONFIG, str(error), "config")
     except (InstallError, OSError, ValueError) as error:
         fail(ctx, EXIT_ERROR, str(error), "install")
-    from client import history
-
-    history.append(
-        layout.history_file, "setup", to_version=release["version"], channel=release["channel"]
-    )
     ctx.out(
         {"ok": True, "install_root": str(layout.root), **release},
         f"installed {release['app']} {release['version']} in {layout.root}",
     )
-
-
-def _capture_no_update(updater: Any) -> dict[str, Any]:
-    """The `no_update` event's message ("... is up to date", or why a withdrawn version stays)."""
-    seen: dict[str, Any] = {"message": None, "withdrawn": ""}
-
-    def keep(event: Any) -> None:
-        if event.kind == "no_update":
-            seen.update(message=event.message, withdrawn=event.data.get("withdrawn", ""))
-
-    updater.on_event(keep)
-    return seen
 
 
 def _info_text(info: Any) -> str:
@@ -219,12 +202,11 @@ def _info_text(info: Any) -> str:
 def check(ctx: Context) -> None:
     """Check for an update (exit 2 if none)."""
     updater = ctx.updater()
-    nothing = _capture_no_update(updater)
-    info = guarded(ctx, updater.check)
+    result = guarded(ctx, updater.check_result)
+    info = result.update
     if info is None:
-        current = updater.layout.current_version()
-        data = {"ok": True, "update": None, "current_version": current, **nothing}
-        ctx.out(data, str(nothing["message"]))
+        data = {"ok": True, "update": None, "current_version": result.current_version}
+        ctx.out({**data, "message": result.message, "withdrawn": result.withdrawn}, result.message)
         raise Done(EXIT_NO_UPDATE)
     ctx.out({"ok": True, "update": info.to_dict()}, _info_text(info))
 
@@ -246,14 +228,17 @@ def download(ctx: Context) -> None:
 @click.pass_obj
 def install(ctx: Context) -> None:
     """Install the downloaded update (exit 2 if nothing was downloaded)."""
-    updater = ctx.updater()
-    method = (updater.layout.read_state().downloaded or {}).get("method")
-    version = guarded(ctx, updater.install)
-    if version is None:
-        ctx.out({"ok": True, "installed": None}, "nothing downloaded to install: run `download`")
+    result = guarded(ctx, ctx.updater().install_result)
+    if result.version is None:
+        ctx.out({"ok": True, "installed": None}, result.message)
         raise Done(EXIT_NO_UPDATE)
-    verb = "switched back to" if method == "kept" else "installed"
-    ctx.out({"ok": True, "installed": version, "method": method}, f"{verb} {version}")
+    _installed(ctx, result)
+
+
+def _installed(ctx: Context, result: Any) -> None:
+    verb = "switched back to" if result.method == "kept" else "installed"
+    data = {"ok": True, "installed": result.version, "method": result.method}
+    ctx.out(data, f"{verb} {result.version}")
 
 
 @cli.command()
@@ -262,16 +247,12 @@ def update(ctx: Context) -> None:
     """Check, download and install (exit 2 if up to date)."""
     updater = ctx.updater()
     _progress_bars(ctx, updater)
-    nothing = _capture_no_update(updater)
-    info = guarded(ctx, updater.download)  # what updater.update() does, in two steps
-    version = guarded(ctx, updater.install) if info is not None else None
-    if version is None:
-        current = updater.layout.current_version()
-        data = {"ok": True, "installed": None, "current_version": current, **nothing}
-        ctx.out(data, str(nothing["message"] or f"{current} is up to date"))
+    result = guarded(ctx, updater.update_result)
+    if result.version is None:
+        data = {"ok": True, "installed": None, "current_version": result.from_version}
+        ctx.out({**data, "message": result.message, "withdrawn": result.withdrawn}, result.message)
         raise Done(EXIT_NO_UPDATE)
-    verb = "switched back to" if info.method == "kept" else "installed"
-    ctx.out({"ok": True, "installed": version, "method": info.method}, f"{verb} {version}")
+    _installed(ctx, result)
 
 
 @cli.command()
@@ -330,8 +311,7 @@ def pin(ctx: Context, version: str | None, clear: bool) -> None:
     if clear == (version is not None):
         fail(ctx, EXIT_USAGE, "give either a VERSION to pin or --clear", "usage")
     updater = ctx.updater(strict=False)
-    guarded(ctx, lambda: updater.pin(None if clear else version))
-    pinned = updater.layout.read_state().pinned
+    pinned = guarded(ctx, lambda: updater.pin(None if clear else version))
     ctx.out({"ok": True, "pinned_version": pinned}, f"pinned to {pinned}" if pinned else "unpinned")
 
 
@@ -429,7 +409,7 @@ def config_set(ctx: Context, key: str, value: str) -> None:
 @click.pass_obj
 def launch(ctx: Context, args: tuple[str, ...]) -> None:
     """Apply the health rule (roll back a version that never confirmed), then run the app."""
-    from client.updater import STARTUP_DONE_ENV
+    from client.rollback import STARTUP_DONE_ENV
 
     updater = ctx.updater(strict=False)
     if not updater.layout.is_set_up():

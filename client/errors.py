@@ -9,26 +9,54 @@ from __future__ import annotations
 
 import errno
 import json
+from enum import StrEnum
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
 
+class ErrorKind(StrEnum):
+    """The stable kinds of failure (the JSON `kind` of `--json` output, history and events)."""
+
+    CONFIG = "config"
+    NOT_SET_UP = "not_set_up"
+    BUSY = "busy"
+    UNREACHABLE = "unreachable"
+    EXPIRED = "expired"
+    SIGNATURE = "signature"
+    ROLLBACK_ATTACK = "rollback_attack"
+    VERIFICATION = "verification"
+    SLOW = "slow"
+    TOO_LARGE = "too_large"
+    HTTP = "http"
+    DISK_FULL = "disk_full"
+    IO = "io"
+    UNSAFE_ARCHIVE = "unsafe_archive"
+    INSTALL = "install"
+    ROLLBACK = "rollback"
+    DISABLED = "disabled"
+    INVALID_INPUT = "invalid_input"
+    USAGE = "usage"
+    INTERNAL = "internal"
+
+
 class UpdateError(Exception):
-    """kind: config, not_set_up, busy, unreachable, expired, signature, rollback_attack,
-    verification, slow, too_large, http, disk_full, io, unsafe_archive, install, rollback,
-    disabled, invalid_input, internal."""
+    """The client's one error base: every failure it reports carries a stable `kind` (an
+    ErrorKind, for programs: exit codes, event handlers) and a `message` for people that says
+    what happened and what to do."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
-        self.kind = kind
+        self.kind = ErrorKind(kind)
         self.message = message
 
 
 class BusyError(UpdateError):
+    """Another updater works on this install root."""
+
     def __init__(self, message: str) -> None:
-        super().__init__("busy", message)
+        super().__init__(ErrorKind.BUSY, message)
 
 
 def _chain(error: BaseException) -> str:

@@ -60,7 +60,7 @@ def append(
 
 
 def _drop_oldest_half(path: Path) -> None:
-    from client.settings import atomic_write_text
+    from client.files import atomic_write_text
 
     lines = Path(path).read_text(encoding="utf-8").splitlines(keepends=True)
     atomic_write_text(path, "".join(lines[len(lines) // 2 :]))

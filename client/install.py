@@ -8,6 +8,7 @@ creates a sibling folder, and pruning never removes the current or the previous 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -15,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from client.archive import extract_tar, gunzip_file, write_bundle_tar
+from client.files import atomic_write_text, remove_path
 from client.layout import BUNDLED_CONFIG, RELEASE_FILE, ROOT_FILE, Layout, State
-from client.settings import atomic_write_text
 
 UNLIMITED = 1 << 62  # setup from a local, trusted source: no signed size to hold it to
 
@@ -181,14 +182,6 @@ def restore_user_data(layout: Layout, version: str) -> list[str]:
     return restored
 
 
-def remove_path(path: Path) -> None:
-    """Delete a file, link or folder (a link is removed, never followed); missing is fine."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-
-
 # -- first install -----------------------------------------------------------------------
 
 
@@ -246,6 +239,10 @@ def setup(
         settings_mod.save(layout.config_file, settings)
     layout.write_state(State(app=app))
     switch_current(layout, version)  # last: until here the root is not "set up"
+    from client import history
+
+    with contextlib.suppress(OSError):  # set up it is: a full history disk must not say otherwise
+        history.append(layout.history_file, "setup", to_version=version, channel=release["channel"])
     return release
 
 

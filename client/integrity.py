@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from client.install import remove_path
+from client.files import remove_path
 
 IGNORED_NAMES = {"__pycache__"}
 

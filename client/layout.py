@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import json
 import os
+from enum import StrEnum
 from pathlib import Path
 
-from client.settings import CONFIG_FILE_NAME, atomic_write_text
+from client.files import atomic_write_text
+from client.settings import CONFIG_FILE_NAME
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -165,20 +167,24 @@ class Layout:
 # -- health: pure decision on state ----------------------------------------------------------
 
 
-def startup_decision(state: State, current: str | None) -> str:
+class StartupDecision(StrEnum):
+    """What to do when the application starts (see `startup_decision`)."""
+
+    OK = "ok"  # nothing pending
+    CLEAR = "clear"  # pending names a version that is not current: forget it
+    TRIAL = "trial"  # first start of a freshly installed version: let it run, count the start
+    ROLLBACK = "rollback"  # it had its trial start and never confirmed: go back to previous
+
+
+def startup_decision(state: State, current: str | None) -> StartupDecision:
     """What to do when the application starts, given state and the running `current`.
 
-    - "ok": nothing pending
-    - "clear": pending refers to a version that is not current (switch never happened, or a
-      rollback already happened): forget it
-    - "trial": first start of a freshly installed version: let it run and count the start
-    - "rollback": it already had its trial start and never confirmed: go back to previous
-    """
+    "clear" covers a switch that never happened and a rollback that already happened."""
     pending = state.pending
     if not pending:
-        return "ok"
+        return StartupDecision.OK
     if pending.get("version") != current:
-        return "clear"
+        return StartupDecision.CLEAR
     if int(pending.get("starts", 0)) == 0:
-        return "trial"
-    return "rollback" if pending.get("previous") else "clear"
+        return StartupDecision.TRIAL
+    return StartupDecision.ROLLBACK if pending.get("previous") else StartupDecision.CLEAR

@@ -8,12 +8,14 @@ Standard library only: this module is on the application's start-up path.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit  # already loaded by site: free
+
+from client.errors import ErrorKind, UpdateError
+from client.files import atomic_write_text
+from client.urls import url_problem
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,16 +23,15 @@ if TYPE_CHECKING:
 
 CONFIG_FILE_NAME = "updater_config.json"
 CHANNELS = ("stable", "beta", "alpha")  # also client.formats.CHANNELS; no packaging import here
-LOOPBACK_HOSTS = ("127.0.0.1", "::1")  # not "localhost": a name can resolve anywhere
 
 
-class SettingsError(ValueError):
+class SettingsError(UpdateError, ValueError):
     """The settings file (or a value given for a key) is not valid; .errors lists each problem."""
 
     def __init__(self, errors: list[str], path: Path | None = None) -> None:
         self.errors = errors
         where = f"{path}: " if path else ""
-        super().__init__(where + "; ".join(errors))
+        super().__init__(ErrorKind.CONFIG, where + "; ".join(errors))
 
 
 DEFAULTS: dict[str, Any] = {
@@ -131,19 +132,17 @@ def _is_number(value: Any) -> bool:
 
 def check_url(key: str, url: Any, allow_http_loopback: bool) -> str | None:
     """An error message for a server URL, or None if it is acceptable."""
-    if not isinstance(url, str) or not url:
-        return f"{key}: {url!r} is not a URL; expected a string like 'https://updates.example.com/metadata'"
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
+    problem = url_problem(url, allow_http_loopback)
+    if problem is None:
         return None
-    if parts.scheme == "http" and parts.hostname:
-        if allow_http_loopback and parts.hostname in LOOPBACK_HOSTS:
-            return None
+    if problem == "is not a URL":
+        return f"{key}: {url!r} is not a URL; expected a string like 'https://updates.example.com/metadata'"
+    if problem == "uses plain http://":
         return (
             f"{key}: {url!r} uses plain http://; only https:// is allowed "
             "(http:// to 127.0.0.1 or ::1 only with dev_allow_http_loopback = true)"
         )
-    return f"{key}: {url!r} is not an https:// URL"
+    return f"{key}: {url!r} {problem}"
 
 
 def validate(data: Any) -> list[str]:
@@ -270,24 +269,3 @@ def with_value(settings: Settings, key: str, value: Any) -> Settings:
 def save(path: Path, settings: Settings) -> None:
     """Write atomically (temp file in the same folder, fsync, rename over): never half a file."""
     atomic_write_text(Path(path), json.dumps(settings.to_dict(), indent=2, sort_keys=True) + "\n")
-
-
-def atomic_write_text(path: Path, text: str, durable: bool = True) -> None:
-    """Temp file in the same folder, fsync, rename over: readers see old or new, never half.
-
-    durable=False skips the fsync: still never half a file, but a power cut may bring back the
-    previous content (fine for bookkeeping such as the last check time)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            if durable:
-                os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise

@@ -22,13 +22,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
-from urllib.parse import urlsplit
 
 import requests
 from tuf.api import exceptions
 from tuf.ngclient import FetcherInterface
 
-from client.settings import LOOPBACK_HOSTS
+from client.urls import is_loopback, url_problem
 
 CHUNK = 1 << 18  # 256 KiB: large reads for throughput, frequent enough progress
 # (target name, bytes so far, total bytes)
@@ -187,10 +186,7 @@ class Transport(FetcherInterface):
     # -- FetcherInterface --------------------------------------------------------------------
 
     def check_url(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme == "https":
-            return
-        if parts.scheme == "http" and self.allow_http_loopback and parts.hostname in LOOPBACK_HOSTS:
+        if url_problem(url, self.allow_http_loopback) is None:
             return
         raise InsecureURLError(
             f"refusing {url}: only https:// is allowed (plain http only to 127.0.0.1/::1 "
@@ -201,7 +197,7 @@ class Transport(FetcherInterface):
         if self.proxy == "none":
             return {}
         if self.proxy == "system":
-            if urlsplit(url).hostname in LOOPBACK_HOSTS:
+            if is_loopback(url):
                 return {}  # an environment proxy never makes sense for this machine itself
             return requests.utils.get_environ_proxies(url)  # honours NO_PROXY
         return {"http": self.proxy, "https": self.proxy}

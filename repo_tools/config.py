@@ -121,7 +121,7 @@ def load_config(repo: Path) -> PublisherConfig:
 
 
 def save_config(repo: Path, config: PublisherConfig) -> None:
-    from client.settings import atomic_write_text
+    from client.files import atomic_write_text
 
     text = json.dumps(asdict(config.validate()), indent=2, sort_keys=True) + "\n"
     atomic_write_text(repo / CONFIG_NAME, text)

@@ -24,9 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from client.settings import LOOPBACK_HOSTS
+from client.urls import url_problem
 from repo_tools.publish import PUBLISHED_FOLDERS, cache_control, content_type, named_by_content
 from repo_tools.repository import RepoError
 
@@ -63,10 +62,7 @@ def check_endpoint_url(url: str) -> None:
     """HTTPS, or plain HTTP to this machine only (a local store for development and tests)."""
     if not url:
         return
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+    if url_problem(url, allow_http_loopback=True) is None:
         return
     raise RepoError(
         f"endpoint URL {url!r} is not allowed: use https://HOST[:PORT] "

@@ -8,17 +8,18 @@ reported as a failure so the publisher hears about it long before clients do.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from tuf.api.exceptions import DownloadError, DownloadHTTPError, RepositoryError
-from tuf.ngclient import FetcherInterface, Updater
+from tuf.ngclient import FetcherInterface
 
 from client.formats import FormatError, parse_custom
+from client.tuf_session import Session, open_session
 from repo_tools.repository import metadata_dir, targets_dir
 
 _URL_ROOT = "local://repo/"
@@ -70,33 +71,33 @@ def verify_repository(
         report.problems.append(f"{metadata_dir(repo)}/1.root.json is missing")
         return report
     with tempfile.TemporaryDirectory(prefix="repo-tools-verify-") as trusted:
-        shutil.copyfile(first_root, Path(trusted, "root.json"))
-        updater = Updater(
-            metadata_dir=trusted,
-            metadata_base_url=_URL_ROOT + "metadata/",
-            target_base_url=_URL_ROOT + "targets/",
-            target_dir=trusted,
-            fetcher=LocalFetcher(meta_dirs, target_dirs),
+        session = open_session(
+            Path(trusted),
+            _URL_ROOT + "metadata/",
+            LocalFetcher(meta_dirs, target_dirs),
+            first_root.read_bytes(),
+            _URL_ROOT + "targets/",
+            Path(trusted),
         )
         try:
-            updater.refresh()
+            session.refresh()
         except (RepositoryError, DownloadError) as error:
             report.problems.append(f"metadata does not verify as a client sees it: {error}")
             return report
-        trusted_set = updater._trusted_set  # the verified roles; ngclient has no public view
-        report.root_versions = trusted_set.root.version
-        _check_expiry(trusted_set, within_days, report)
-        for name in sorted(trusted_set.targets.targets):
+        roles = session.roles()
+        report.root_versions = roles["root"].version
+        _check_expiry(roles, within_days, report)
+        for name in sorted(session.targets()):
             if only_targets is not None and name not in only_targets:
                 continue
-            _check_target(updater, name, trusted, report)
+            _check_target(session, name, trusted, report)
     return report
 
 
-def _check_expiry(trusted_set: object, within_days: int, report: VerifyReport) -> None:
+def _check_expiry(roles: dict[str, Any], within_days: int, report: VerifyReport) -> None:
     limit = datetime.now(UTC) + timedelta(days=within_days)
     for role in ("root", "targets", "snapshot", "timestamp"):
-        signed = getattr(trusted_set, role)
+        signed = roles[role]
         if signed.expires <= limit:
             report.problems.append(
                 f"{role} expires {signed.expires:%Y-%m-%d %H:%M} UTC, within {within_days} "
@@ -105,8 +106,8 @@ def _check_expiry(trusted_set: object, within_days: int, report: VerifyReport) -
             )
 
 
-def _check_target(updater: Updater, name: str, scratch: str, report: VerifyReport) -> None:
-    info = updater.get_targetinfo(name)
+def _check_target(session: Session, name: str, scratch: str, report: VerifyReport) -> None:
+    info = session.get_targetinfo(name)
     if info is None:  # cannot happen for a name listed in the verified targets metadata
         report.problems.append(f"target {name} is listed but cannot be looked up")
         return
@@ -115,7 +116,7 @@ def _check_target(updater: Updater, name: str, scratch: str, report: VerifyRepor
     except FormatError as error:
         report.problems.append(str(error))
     try:
-        path = updater.download_target(info, filepath=str(Path(scratch, "target.bin")))
+        path = session.download_target(info, str(Path(scratch, "target.bin")))
         Path(path).unlink()
         report.targets_checked += 1
     except (RepositoryError, DownloadError) as error:

@@ -1,0 +1,76 @@
+"""Verify and repair the installed version against its signed release (`verify --repair`).
+
+The reference is the release's tar, checked against its signed sha256: the cached patch base
+when it still matches, else the full archive downloaded and verified through TUF. It is
+extracted into staging with the same archive rules as an install, compared file by file, and
+with `repair` every modified or missing file is put back; files the release does not contain
+are reported, never removed. Runs in the shared frame (`Core.operation`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from client.errors import ErrorKind, UpdateError
+from client.frame import Core
+from client.tuf_session import Session
+
+
+def _signed_tar(
+    core: Core, session: Session, transport: Any, app: str, version: str
+) -> tuple[Path, int]:
+    """The verified tar of the installed `version` (cached patch base, else downloaded)."""
+    from client.assemble import build_tar
+    from client.files import file_digest
+    from client.selection import catalog
+
+    release = catalog(app, session.targets()).releases.get(version)
+    if release is None:
+        raise UpdateError(
+            ErrorKind.VERIFICATION,
+            f"{app} {version} is no longer in the signed release list (the publisher pruned "
+            "it), so its files cannot be checked: update to a published version",
+        )
+    tar = core.layout.base_tar(app, version)
+    signed = (release.info.tar_size, release.info.tar_sha256)
+    if not (tar.is_file() and file_digest(tar) == signed):
+        plan = (release, [])  # the full archive: there is no patch into the same version
+        tar, _, _ = build_tar(core.layout, session, transport, app, plan, core.events.progress())
+    return tar, release.info.unpacked_size
+
+
+def verify_install(core: Core, repair: bool = False) -> dict[str, Any]:
+    """Compare the current version's files with its signed release; with `repair`, put back
+    every modified or missing file. Returns {"version", "intact", "modified", "missing",
+    "extra", "repaired"}."""
+    from client.archive import extract_tar
+    from client.install import clean_staging
+    from client.integrity import compare_tree, repair_tree
+
+    with core.operation("repaired" if repair else "verified") as op:
+        version = core.layout.current_version() or ""
+        app = op.state.app
+        online = core.online(lambda s, t: _signed_tar(core, s, t, app, version))
+        tar, unpacked = online.result
+        installed = core.layout.version_dir(version)
+        try:
+            clean_staging(core.layout)
+            reference = core.layout.staging / version
+            extract_tar(tar, reference, unpacked)
+            found = compare_tree(reference, installed)
+            repaired = repair_tree(reference, installed, found) if repair else []
+            after = compare_tree(reference, installed) if repaired else found
+        finally:
+            clean_staging(core.layout)
+        op.record(
+            "repaired" if repaired else "verified",
+            to_version=version,
+            result="intact" if after.intact else "damaged",
+            modified=len(found.modified),
+            missing=len(found.missing),
+            repaired=len(repaired),
+        )
+    report = {"version": version, **found.to_dict(), "repaired": repaired}
+    report["intact"] = after.intact
+    return report
