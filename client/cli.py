@@ -2,9 +2,8 @@
 
     update-client [--config FILE] [--install-root DIR] [--json] COMMAND
 
-Exit codes (also in docs/client.md): 0 success, 1 error, 2 no update available (or nothing
-to install / roll back to), 3 busy (another updater works on this install root),
-4 invalid settings, 5 install root not set up, 64 bad command line.
+Commands are thin: parse options, call one Updater operation, format its result. Exit codes
+are `Exit` (also in docs/client.md); an error's exit code follows from its `ErrorKind`.
 """
 
 from __future__ import annotations
@@ -12,25 +11,35 @@ from __future__ import annotations
 import json
 import os
 import sys
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
 import click
 
-from client.errors import UpdateError
-from client.settings import CHANNELS, SettingsError
+from client.errors import ErrorKind, UpdateError
+from client.settings import CHANNELS
 
-EXIT_OK, EXIT_ERROR, EXIT_NO_UPDATE, EXIT_BUSY, EXIT_CONFIG, EXIT_NOT_SET_UP, EXIT_USAGE = (
-    0,
-    1,
-    2,
-    3,
-    4,
-    5,
-    64,
-)
-EXIT_DAMAGED = 6  # `verify`: the installed files differ from the signed release
-_EXIT_BY_KIND = {"busy": EXIT_BUSY, "config": EXIT_CONFIG, "not_set_up": EXIT_NOT_SET_UP}
+
+class Exit(IntEnum):
+    """The exit codes of `update-client` (also in docs/client.md)."""
+
+    OK = 0
+    ERROR = 1
+    NO_UPDATE = 2  # no update available, nothing to install or roll back to
+    BUSY = 3  # another updater works on this install root
+    CONFIG = 4  # invalid settings
+    NOT_SET_UP = 5  # the install root is not set up
+    DAMAGED = 6  # `verify`: the installed files differ from the signed release
+    USAGE = 64  # bad command line
+
+
+_EXIT_BY_KIND = {
+    ErrorKind.BUSY: Exit.BUSY,
+    ErrorKind.CONFIG: Exit.CONFIG,
+    ErrorKind.NOT_SET_UP: Exit.NOT_SET_UP,
+    ErrorKind.USAGE: Exit.USAGE,
+}
 
 
 class Done(Exception):
@@ -54,7 +63,7 @@ class Context:
                 self.install_root = Path.cwd()
             self._updater = Updater.from_config(self.config, self.install_root)
         if strict and self._updater.settings_error is not None:
-            fail(self, EXIT_CONFIG, f"invalid settings: {self._updater.settings_error}", "config")
+            fail(self, ErrorKind.CONFIG, f"invalid settings: {self._updater.settings_error}")
         return self._updater
 
     def out(self, data: dict[str, Any], text: str) -> None:
@@ -64,7 +73,9 @@ class Context:
             click.echo(text)
 
 
-def fail(ctx: Context, code: int, message: str, kind: str = "error") -> None:
+def fail(ctx: Context, kind: ErrorKind, message: str) -> None:
+    """Print the error (and its JSON form with --json) and leave with the kind's exit code."""
+    code = _EXIT_BY_KIND.get(kind, Exit.ERROR)
     if ctx.as_json:
         click.echo(json.dumps({"ok": False, "error": message, "kind": kind, "exit_code": code}))
     click.echo(f"error: {message}", err=True)
@@ -72,18 +83,16 @@ def fail(ctx: Context, code: int, message: str, kind: str = "error") -> None:
 
 
 def guarded(ctx: Context, action: Any) -> Any:
-    """Run an updater action: UpdateError/SettingsError become a message and an exit code."""
+    """Run an updater action: an UpdateError (or OSError) becomes a message and an exit code."""
     try:
         return action()
-    except SettingsError as error:
-        fail(ctx, EXIT_CONFIG, str(error), "config")
-    except UpdateError as error:
-        fail(ctx, _EXIT_BY_KIND.get(error.kind, EXIT_ERROR), error.message, error.kind)
+    except UpdateError as error:  # SettingsError and BusyError included
+        fail(ctx, error.kind, error.message)
     except OSError as error:
         from client.errors import describe
 
         problem = describe(error)
-        fail(ctx, EXIT_ERROR, problem.message, problem.kind)
+        fail(ctx, problem.kind, problem.message)
 
 
 def _progress_bars(ctx: Context, updater: Any) -> None:
@@ -173,10 +182,10 @@ def setup(
     layout = Layout(root)
     try:
         release = do_setup(layout, source, overrides)
-    except SettingsError as error:
-        fail(ctx, EXIT_CONFIG, str(error), "config")
+    except UpdateError as error:  # invalid settings in the bundle or on the command line
+        fail(ctx, error.kind, error.message)
     except (InstallError, OSError, ValueError) as error:
-        fail(ctx, EXIT_ERROR, str(error), "install")
+        fail(ctx, ErrorKind.INSTALL, str(error))
     ctx.out(
         {"ok": True, "install_root": str(layout.root), **release},
         f"installed {release['app']} {release['version']} in {layout.root}",
@@ -207,7 +216,7 @@ def check(ctx: Context) -> None:
     if info is None:
         data = {"ok": True, "update": None, "current_version": result.current_version}
         ctx.out({**data, "message": result.message, "withdrawn": result.withdrawn}, result.message)
-        raise Done(EXIT_NO_UPDATE)
+        raise Done(Exit.NO_UPDATE)
     ctx.out({"ok": True, "update": info.to_dict()}, _info_text(info))
 
 
@@ -220,7 +229,7 @@ def download(ctx: Context) -> None:
     info = guarded(ctx, updater.download)
     if info is None:
         ctx.out({"ok": True, "update": None}, "no update available")
-        raise Done(EXIT_NO_UPDATE)
+        raise Done(Exit.NO_UPDATE)
     ctx.out({"ok": True, "downloaded": info.to_dict()}, f"downloaded and verified {info.version}")
 
 
@@ -231,7 +240,7 @@ def install(ctx: Context) -> None:
     result = guarded(ctx, ctx.updater().install_result)
     if result.version is None:
         ctx.out({"ok": True, "installed": None}, result.message)
-        raise Done(EXIT_NO_UPDATE)
+        raise Done(Exit.NO_UPDATE)
     _installed(ctx, result)
 
 
@@ -251,7 +260,7 @@ def update(ctx: Context) -> None:
     if result.version is None:
         data = {"ok": True, "installed": None, "current_version": result.from_version}
         ctx.out({**data, "message": result.message, "withdrawn": result.withdrawn}, result.message)
-        raise Done(EXIT_NO_UPDATE)
+        raise Done(Exit.NO_UPDATE)
     _installed(ctx, result)
 
 
@@ -299,7 +308,7 @@ def verify(ctx: Context, repair: bool) -> None:
         lines.append("  run `update-client verify --repair` to put the signed files back")
     ctx.out({"ok": report["intact"], **report}, "\n".join(lines))
     if not report["intact"]:
-        raise Done(EXIT_DAMAGED)
+        raise Done(Exit.DAMAGED)
 
 
 @cli.command()
@@ -309,7 +318,7 @@ def verify(ctx: Context, repair: bool) -> None:
 def pin(ctx: Context, version: str | None, clear: bool) -> None:
     """Stay on VERSION (updates move only to it), or --clear to follow the channel again."""
     if clear == (version is not None):
-        fail(ctx, EXIT_USAGE, "give either a VERSION to pin or --clear", "usage")
+        fail(ctx, ErrorKind.USAGE, "give either a VERSION to pin or --clear")
     updater = ctx.updater(strict=False)
     pinned = guarded(ctx, lambda: updater.pin(None if clear else version))
     ctx.out({"ok": True, "pinned_version": pinned}, f"pinned to {pinned}" if pinned else "unpinned")
@@ -338,9 +347,8 @@ def status(ctx: Context) -> None:
     if not updater.layout.is_set_up():
         fail(
             ctx,
-            EXIT_NOT_SET_UP,
+            ErrorKind.NOT_SET_UP,
             f"{updater.layout.root} is not set up: run `update-client setup`",
-            "not_set_up",
         )
     s = updater.status()
     pending = s["pending_update"]
@@ -382,7 +390,7 @@ def config_get(ctx: Context, key: str | None) -> None:
         ctx.out(settings, "\n".join(f"{k} = {json.dumps(v)}" for k, v in settings.items()))
         return
     if key not in KEYS:
-        fail(ctx, EXIT_CONFIG, f"unknown key {key!r}; allowed keys: {', '.join(KEYS)}", "config")
+        fail(ctx, ErrorKind.CONFIG, f"unknown key {key!r}; allowed keys: {', '.join(KEYS)}")
     ctx.out({key: settings[key]}, json.dumps(settings[key]))
 
 
@@ -396,7 +404,7 @@ def config_set(ctx: Context, key: str, value: str) -> None:
 
     updater = ctx.updater(strict=False)  # `config set` is how a broken file gets repaired
     if updater.settings_error is not None:
-        fail(ctx, EXIT_CONFIG, f"fix the settings file first: {updater.settings_error}", "config")
+        fail(ctx, ErrorKind.CONFIG, f"fix the settings file first: {updater.settings_error}")
     guarded(ctx, lambda: updater.set_setting(key, parse_cli_value(key, value)))
     ctx.out(
         {"ok": True, key: getattr(updater.settings, key)},
@@ -413,7 +421,7 @@ def launch(ctx: Context, args: tuple[str, ...]) -> None:
 
     updater = ctx.updater(strict=False)
     if not updater.layout.is_set_up():
-        fail(ctx, EXIT_NOT_SET_UP, f"{updater.layout.root} is not set up", "not_set_up")
+        fail(ctx, ErrorKind.NOT_SET_UP, f"{updater.layout.root} is not set up")
     updater.running_version = updater.layout.current_version()
     guarded(ctx, updater.apply_startup_decision)
     current = updater.layout.current_version()
@@ -431,14 +439,11 @@ def run(argv: list[str] | None = None) -> int:
         return done.code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        return EXIT_ERROR
-    except click.UsageError as error:
+        return Exit.ERROR
+    except click.ClickException as error:  # usage errors included
         error.show()
-        return EXIT_USAGE
-    except click.ClickException as error:
-        error.show()
-        return EXIT_USAGE
-    return EXIT_OK
+        return Exit.USAGE
+    return Exit.OK
 
 
 def main() -> None:

@@ -117,6 +117,12 @@ class Updater:
     def settings(self) -> Settings:
         return self._core.settings
 
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        """Use `settings` from now on (not saved: `set_setting` saves one key)."""
+        self._core.settings = settings
+        self._schedule.wake()
+
     @property
     def settings_error(self) -> SettingsError | None:
         return self._core.settings_error
