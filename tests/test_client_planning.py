@@ -55,7 +55,8 @@ def test_a_withdrawn_version_steps_down_to_a_kept_one_without_download() -> None
     assert found.release.info.version == "1.0.0" and found.withdrawn == "orders sent twice"
     # not on disk any more (or rollback disabled): a full download of the good release
     assert plan(cat, current="1.1.0", kept_versions=["1.1.0"]).method == Method.FULL
-    assert plan(cat, current="1.1.0", rollback_enabled=False).method == Method.FULL
+    both = ["1.0.0", "1.1.0"]
+    assert plan(cat, current="1.1.0", kept_versions=both, rollback_enabled=False).method == "full"
 
 
 def test_a_withdrawn_version_with_nowhere_to_go_keeps_the_reason() -> None:
