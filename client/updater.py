@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from client import settings as settings_mod
 from client.errors import ErrorKind, UpdateError
 from client.events import (
     CheckResult,
@@ -34,7 +33,7 @@ from client.frame import Core
 from client.layout import Layout, StartupDecision
 from client.planning import next_check_time
 from client.schedule import Schedule
-from client.settings import Settings, SettingsError
+from client.settings import CONFIG_FILE_NAME, Settings, SettingsError, load, save, with_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -97,10 +96,10 @@ class Updater:
         config = Path(path) if path else None
         if config is None:
             root = root or _guess_install_root()
-            config = root / settings_mod.CONFIG_FILE_NAME
+            config = root / CONFIG_FILE_NAME
         error: SettingsError | None = None
         try:
-            settings = settings_mod.load(config)
+            settings = load(config)
         except SettingsError as problem:
             settings, error = Settings(), problem
         if root is None:
@@ -267,8 +266,8 @@ class Updater:
 
     def set_setting(self, key: str, value: Any) -> None:
         """Change one setting and save the file atomically (raises SettingsError if invalid)."""
-        new = settings_mod.with_value(self.settings, key, value)
-        settings_mod.save(self.config_path, new)
+        new = with_value(self.settings, key, value)
+        save(self.config_path, new)
         self._core.settings = new
         self._schedule.wake()  # e.g. a new interval applies now
 
