@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from tuf.ngclient import Updater
+from tuf.ngclient.requests_fetcher import RequestsFetcher
 
 from tests.publisher_support import make_bundle, run_tools
 
@@ -35,15 +35,17 @@ def test_python_tuf_updater_verifies_every_target_over_https(
     assert run_tools(repo, keys, "refresh", "--force").returncode == 0
 
     server = https_server(repo)
+    # tuf 7's default fetcher (urllib3) ignores REQUESTS_CA_BUNDLE; its requests fetcher honours it
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(test_ca.ca_file))
     trusted = tmp_path / "client"
     (trusted / "targets").mkdir(parents=True)
-    shutil.copy(repo / "metadata" / "1.root.json", trusted / "root.json")
     updater = Updater(
         metadata_dir=str(trusted),
         metadata_base_url=f"{server.url}/metadata/",
         target_dir=str(trusted / "targets"),
         target_base_url=f"{server.url}/targets/",
+        fetcher=RequestsFetcher(),
+        bootstrap=(repo / "metadata" / "1.root.json").read_bytes(),
     )
     updater.refresh()
 
