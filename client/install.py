@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from client.archive import extract_tar, gunzip_file, write_bundle_tar
-from client.files import atomic_write_text, remove_path
+from client.files import atomic_write_text, fsync_dir, remove_path
 from client.layout import BUNDLED_CONFIG, RELEASE_FILE, ROOT_FILE, Layout, State
 
 UNLIMITED = 1 << 62  # setup from a local, trusted source: no signed size to hold it to
@@ -48,17 +48,6 @@ def clean_staging(layout: Layout) -> None:
     layout.staging.mkdir(parents=True, exist_ok=True)
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return  # not possible on every platform (Windows): the rename is still atomic
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def place_version(layout: Layout, tar: Path, version: str, max_unpacked: int, app: str) -> Path:
     """Extract `tar` safely into staging, check it is `app` `version`, move to versions/<v>."""
     clean_staging(layout)
@@ -81,7 +70,7 @@ def place_version(layout: Layout, tar: Path, version: str, max_unpacked: int, ap
         shutil.rmtree(old, ignore_errors=True)
     layout.versions.mkdir(parents=True, exist_ok=True)
     os.rename(staged, final)
-    _fsync_dir(layout.versions)
+    fsync_dir(layout.versions)
     return final
 
 
@@ -98,7 +87,7 @@ def switch_current(layout: Layout, version: str) -> None:
         # no symlinks (Windows without developer mode): a one-line pointer file instead
         atomic_write_text(temp, relative + "\n")
     os.replace(temp, layout.current_link)
-    _fsync_dir(layout.root)
+    fsync_dir(layout.root)
 
 
 def prune_versions(layout: Layout, max_backups: int, current: str, protect: set[str]) -> list[str]:
