@@ -1,10 +1,8 @@
-"""Bundle archives: a deterministic tar writer and a safe extractor.
+"""Bundle archives: a deterministic tar writer, gzip with a fixed header.
 
 Deterministic (sorted entries, fixed owner, mode and time) so the tar of a bundle can be
 rebuilt byte for byte and checked against the signed hash: that tar is the patch base.
-Extraction refuses anything that could write outside the destination, even from a correctly
-signed archive: absolute paths, '..', links pointing out, hardlinks, device files, and more
-bytes than the signed unpacked size.
+Extraction, which trusts nothing in an archive, is `client.extract`.
 """
 
 from __future__ import annotations
@@ -25,10 +23,6 @@ _CHUNK = 1 << 20
 
 class BundleError(ValueError):
     """The bundle folder cannot be archived as it is."""
-
-
-class UnsafeArchiveError(ValueError):
-    """The archive tries to write outside its destination or beyond its signed size."""
 
 
 @dataclass(frozen=True)
@@ -174,39 +168,3 @@ def gunzip_file(source: Path, destination: Path) -> None:
     with gzip.open(source, "rb") as src, open(destination, "wb") as dst:
         while chunk := src.read(_CHUNK):
             dst.write(chunk)
-
-
-def _checked_member(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo:
-    if member.islnk():
-        raise UnsafeArchiveError(f"archive member {member.name!r} is a hardlink: refused")
-    if member.name.startswith(("/", "\\")) or os.path.isabs(member.name):
-        # the data filter would quietly strip the leading '/': a bundle made by repo-tools
-        # never has one, so such an archive is refused rather than repaired
-        raise UnsafeArchiveError(f"archive member {member.name!r} has an absolute path: refused")
-    try:
-        # the standard library's 'data' filter: no absolute paths, no '..', no links out,
-        # no device files, no setuid bits
-        return tarfile.data_filter(member, destination)
-    except tarfile.FilterError as error:
-        raise UnsafeArchiveError(f"archive member {member.name!r} refused: {error}") from error
-
-
-def extract_tar(archive: Path, destination: Path, max_unpacked_size: int) -> int:
-    """Extract a .tar or .tar.gz into an empty destination; returns bytes written.
-
-    Raises UnsafeArchiveError before writing a member that breaks the rules, and stops as soon
-    as the declared sizes exceed max_unpacked_size (the signed figure).
-    """
-    destination.mkdir(parents=True, exist_ok=True)
-    dest = str(destination.resolve())
-    written = 0
-    with tarfile.open(archive, mode="r:*") as tar:
-        for member in tar:
-            safe = _checked_member(member, dest)
-            written += safe.size
-            if written > max_unpacked_size:
-                raise UnsafeArchiveError(
-                    f"archive expands beyond its signed size of {max_unpacked_size} bytes: refused"
-                )
-            tar.extract(safe, dest, set_attrs=True, filter="fully_trusted")
-    return written

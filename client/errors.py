@@ -150,7 +150,7 @@ def describe(
         return UpdateError("http", f"update server error: {detail}")
     if isinstance(error, tuf_errors.DownloadError):
         return UpdateError("unreachable", f"update server unreachable: {detail}")
-    from client.archive import UnsafeArchiveError
+    from client.extract import UnsafeArchiveError
 
     if isinstance(error, UnsafeArchiveError):
         return UpdateError("unsafe_archive", f"archive refused: {detail}; nothing was installed")

@@ -15,7 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from client.archive import extract_tar, gunzip_file, write_bundle_tar
+from client.archive import gunzip_file, write_bundle_tar
+from client.extract import extract_tar
 from client.files import atomic_write_text, fsync_dir, remove_path
 from client.layout import BUNDLED_CONFIG, RELEASE_FILE, ROOT_FILE, Layout, State
 

@@ -44,7 +44,7 @@ def verify_install(core: Core, repair: bool = False) -> dict[str, Any]:
     """Compare the current version's files with its signed release; with `repair`, put back
     every modified or missing file. Returns {"version", "intact", "modified", "missing",
     "extra", "repaired"}."""
-    from client.archive import extract_tar
+    from client.extract import extract_tar
     from client.install import clean_staging
     from client.integrity import compare_tree, repair_tree
 

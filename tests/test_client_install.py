@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from client import BusyError, UpdateError, Updater
-from client.archive import UnsafeArchiveError, write_bundle_tar
+from client.archive import write_bundle_tar
+from client.extract import UnsafeArchiveError
 from client.history import append, read
 from client.install import InstallError, place_version, prune_versions, setup
 from client.layout import Layout

@@ -109,9 +109,9 @@ POINTS = [
         ("call", "client.layout.atomic_write_text", "after", '"downloaded": {', 1),
     ),  # noqa: E501
     # extraction
-    ("extract-member-1", "patch", ("call", "tarfile.TarFile.extract", "before", None, 1)),
-    ("extract-member-3", "patch", ("call", "tarfile.TarFile.extract", "before", None, 3)),
-    ("extract-member-5", "full", ("call", "tarfile.TarFile.extract", "after", None, 5)),
+    ("extract-member-1", "patch", ("call", "client.extract._write_file", "before", None, 1)),
+    ("extract-member-3", "patch", ("call", "client.extract._write_file", "before", None, 3)),
+    ("extract-member-5", "full", ("call", "client.extract._write_file", "after", None, 4)),
     ("extracted-before-sync", "patch", ("call", "os.sync", "before", None, 1)),
     # install
     (
@@ -189,7 +189,7 @@ def _versions_consistent(world: World, expected: dict[str, dict[str, str]]) -> s
 
 @pytest.fixture
 def expected(world: World) -> dict[str, dict[str, str]]:
-    from client.archive import extract_tar
+    from client.extract import extract_tar
 
     trees = {"1.0.0": world.before}
     (archive,) = (world.repo / "targets").glob("*.demo-1.1.0.tar.gz")

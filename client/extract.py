@@ -1,0 +1,227 @@
+"""Safe extraction of a release archive: our own rules, whatever the standard library's version.
+
+A correctly signed archive is exactly what a stolen targets key or a malicious insider
+produces, so extraction trusts nothing in it. The rules (docs/security.md, "Archives"):
+
+- Members are regular files, folders and symbolic links only: hardlinks, devices, FIFOs and
+  anything else are refused. Names are relative, made of plain components (no '', '.', '..',
+  no NUL, no backslash), at most MAX_NAME_BYTES long; the same name twice is refused.
+- Every file, folder and link is created relative to an open descriptor of its parent folder,
+  never following a link (O_NOFOLLOW, O_EXCL, mkdir/symlink with dir_fd), so no link (in the
+  archive or planted beside it) can redirect a write. Parents must be real folders.
+- A link's target must be relative; all links are resolved by our own code on the archive's
+  own entries (`link_escape`: physical '..' after a link, chains at most MAX_LINK_HOPS long)
+  and must stay inside the bundle. This runs before the extracted folder is used.
+- Modes are 0o755 or 0o644 (no setuid, setgid, sticky or world-writable bits).
+- Declared and written bytes stay within the signed unpacked size, and the entry count within
+  the signed count (or, for releases signed before the count existed, one entry per 512 bytes of
+  the signed size plus 1,000).
+
+Refusals raise UnsafeArchiveError naming the member and the rule; the caller removes staging.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tarfile
+from pathlib import Path
+
+MAX_LINK_HOPS = 16
+MAX_NAME_BYTES = 4096
+MAX_COMPONENT_BYTES = 255
+_CHUNK = 1 << 20
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+
+
+class UnsafeArchiveError(ValueError):
+    """The archive tries to write outside its destination or beyond its signed limits."""
+
+
+def entry_allowance(unpacked_size: int, signed_entries: int | None) -> int:
+    """How many members an archive may have: the signed count, else a bound from its size."""
+    if signed_entries is not None:
+        return signed_entries
+    return unpacked_size // 512 + 1000
+
+
+def member_parts(name: str) -> tuple[str, ...]:
+    """The plain components of a member name, or UnsafeArchiveError saying what is wrong."""
+    if not name or "\x00" in name or "\\" in name:
+        raise UnsafeArchiveError(f"archive member {name!r} has an invalid name: refused")
+    if name.startswith("/") or os.path.isabs(name):
+        raise UnsafeArchiveError(f"archive member {name!r} has an absolute path: refused")
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        raise UnsafeArchiveError(f"archive member {name[:80]!r}... has an over-long name: refused")
+    parts = tuple(name.rstrip("/").split("/"))  # tar writes folders with or without a slash
+    for part in parts:
+        if part == "..":
+            raise UnsafeArchiveError(
+                f"archive member {name!r} would be written outside the destination ('..'): refused"
+            )
+        if part in ("", "."):
+            raise UnsafeArchiveError(
+                f"archive member {name!r} has a '{part or '//'}' component: refused"
+            )
+        if len(part.encode("utf-8", "surrogateescape")) > MAX_COMPONENT_BYTES:
+            raise UnsafeArchiveError(f"archive member {name!r} has an over-long component: refused")
+    return parts
+
+
+def link_escape(links: dict[tuple[str, ...], str]) -> str | None:
+    """Why one of `links` (member parts -> target) leads outside the bundle, or None.
+
+    Resolution is physical, as the operating system will do it later: a '..' after a link goes
+    to the parent of where the link points, not back to where it stands. Components that are
+    not links are taken as folders (a file there simply fails at run time, inside)."""
+    for location, target in links.items():
+        if target.startswith("/"):
+            return f"link {'/'.join(location)} -> {target!r} has an absolute path"
+        if "\x00" in target or "\\" in target or not target:
+            return f"link {'/'.join(location)} -> {target!r} is not a relative link"
+        parts = list(location[:-1])  # resolved real folders, relative to the bundle root
+        pending = target.split("/")
+        hops = 0
+        while pending:
+            component = pending.pop(0)
+            if component in ("", "."):
+                continue
+            if component == "..":
+                if not parts:
+                    return f"link {'/'.join(location)} -> {target!r} points outside the destination"
+                parts.pop()
+                continue
+            candidate = (*parts, component)
+            if candidate in links:
+                hops += 1
+                if hops > MAX_LINK_HOPS:
+                    return (
+                        f"link {'/'.join(location)} -> {target!r} goes through more than "
+                        f"{MAX_LINK_HOPS} links"
+                    )
+                if links[candidate].startswith("/"):
+                    return f"link {'/'.join(candidate)} has an absolute path"
+                pending = links[candidate].split("/") + pending
+                continue
+            parts.append(component)
+    return None
+
+
+def _open_parent(root_fd: int, parts: tuple[str, ...], opened: dict[tuple[str, ...], int]) -> int:
+    """A descriptor of the real folder holding `parts` (created as needed, never a link)."""
+    fd = root_fd
+    for depth in range(1, len(parts)):
+        key = parts[:depth]
+        if key in opened:
+            fd = opened[key]
+            continue
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(parts[depth - 1], 0o755, dir_fd=fd)
+        try:
+            fd = os.open(parts[depth - 1], _DIR_FLAGS, dir_fd=fd)
+        except OSError as error:  # a link or a file where a folder must be
+            raise UnsafeArchiveError(
+                f"archive member {'/'.join(parts)!r} would be written through "
+                f"{'/'.join(key)!r}, which is not a folder: refused"
+            ) from error
+        opened[key] = fd
+    return fd
+
+
+def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, parent_fd: int, name: str) -> int:
+    mode = 0o755 if member.mode & stat.S_IXUSR else 0o644
+    try:
+        fd = os.open(name, _NEW_FILE_FLAGS, mode, dir_fd=parent_fd)
+    except FileExistsError:
+        raise UnsafeArchiveError(f"archive member {member.name!r} appears twice: refused") from None
+    written = 0
+    with os.fdopen(fd, "wb") as sink:
+        source = tar.extractfile(member)
+        if source is not None:
+            while chunk := source.read(min(_CHUNK, member.size - written + 1)):
+                written += len(chunk)
+                if written > member.size:
+                    raise UnsafeArchiveError(f"archive member {member.name!r} exceeds its size")
+                sink.write(chunk)
+        os.fchmod(sink.fileno(), mode)  # the umask must not change what was signed
+        os.utime(sink.fileno(), (member.mtime, member.mtime))
+    return written
+
+
+def extract_tar(
+    archive: Path, destination: Path, max_unpacked_size: int, max_entries: int | None = None
+) -> int:
+    """Extract a .tar or .tar.gz into an empty destination folder; returns bytes written.
+
+    Raises UnsafeArchiveError before writing a member that breaks the rules (module doc), and
+    when the archive's links lead outside it after extraction (the caller discards the
+    folder); `max_entries` defaults to `entry_allowance(max_unpacked_size, None)`."""
+    if not hasattr(os, "O_NOFOLLOW") or os.open not in os.supports_dir_fd:
+        raise UnsafeArchiveError("this platform cannot extract safely (no O_NOFOLLOW / dir_fd)")
+    allowed = entry_allowance(max_unpacked_size, max_entries)
+    destination.mkdir(parents=True, exist_ok=True)
+    root_fd = os.open(destination, _DIR_FLAGS)
+    opened: dict[tuple[str, ...], int] = {}
+    links: dict[tuple[str, ...], str] = {}
+    written = entries = 0
+    try:
+        with tarfile.open(archive, mode="r:*") as tar:
+            for member in tar:
+                entries += 1
+                if entries > allowed:
+                    raise UnsafeArchiveError(
+                        f"archive has more than {allowed} entries (its signed limit): refused"
+                    )
+                parts = member_parts(member.name)
+                if not (member.isreg() or member.isdir() or member.issym()):
+                    kind = "a hardlink" if member.islnk() else "a special file (device or FIFO)"
+                    raise UnsafeArchiveError(f"archive member {member.name!r} is {kind}: refused")
+                if member.isreg() and written + member.size > max_unpacked_size:
+                    raise UnsafeArchiveError(
+                        f"archive expands beyond its signed size of {max_unpacked_size} bytes: "
+                        "refused"
+                    )
+                parent = _open_parent(root_fd, parts, opened)
+                if member.isdir():
+                    _make_folder(parent, parts)
+                elif member.issym():
+                    if (*parts,) in links:
+                        raise UnsafeArchiveError(f"archive member {member.name!r} appears twice")
+                    links[parts] = member.linkname
+                    problem = link_escape({parts: member.linkname})  # absolute, '..' above root
+                    if problem:
+                        raise UnsafeArchiveError(f"{problem}: refused")
+                    try:
+                        os.symlink(member.linkname, parts[-1], dir_fd=parent)
+                    except FileExistsError:
+                        raise UnsafeArchiveError(
+                            f"archive member {member.name!r} appears twice: refused"
+                        ) from None
+                else:
+                    written += _write_file(tar, member, parent, parts[-1])
+    finally:
+        for fd in opened.values():
+            os.close(fd)
+        os.close(root_fd)
+    problem = link_escape(links)
+    if problem:
+        raise UnsafeArchiveError(f"{problem}: refused")
+    return written
+
+
+def _make_folder(parent_fd: int, parts: tuple[str, ...]) -> None:
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(parts[-1], 0o755, dir_fd=parent_fd)
+    try:
+        fd = os.open(parts[-1], _DIR_FLAGS, dir_fd=parent_fd)
+    except OSError:
+        raise UnsafeArchiveError(
+            f"archive member {'/'.join(parts)!r} is a folder where a file or link already is: "
+            "refused"
+        ) from None
+    try:
+        os.fchmod(fd, 0o755)  # the umask must not change what was signed
+    finally:
+        os.close(fd)
