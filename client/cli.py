@@ -247,7 +247,9 @@ def install(ctx: Context) -> None:
 def _installed(ctx: Context, result: Any) -> None:
     verb = "switched back to" if result.method == "kept" else "installed"
     data = {"ok": True, "installed": result.version, "method": result.method}
-    ctx.out(data, f"{verb} {result.version}")
+    ctx.out({**data, "warnings": result.warnings}, f"{verb} {result.version}")
+    for warning in result.warnings:  # it is installed: what failed afterwards is said, exit 0
+        click.echo(f"warning: {warning}", err=True)
 
 
 @cli.command()

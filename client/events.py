@@ -134,6 +134,7 @@ class InstallResult(_Value):
         "removed_versions",
         "restart_required",
         "withdrawn",  # why the version this started from was withdrawn ("" if it was not)
+        "warnings",  # what failed after the install was done (old versions not removed, ...)
     )
 
 

@@ -46,6 +46,17 @@ class Operation:
         self.started = time.monotonic()
         self.history: tuple[str, dict[str, Any]] | None = None
         self.events: list[tuple[EventKind, str, dict[str, Any]]] = []
+        # what went wrong after the operation's point of no return (it still succeeded)
+        self.warnings: list[str] = []
+
+    def after_commit(self, what: str, step: Callable[[], T]) -> T | None:
+        """Run a step that follows the point of no return (e.g. the switch of `current`): if it
+        fails, the operation has still happened; the failure becomes a warning."""
+        try:
+            return step()
+        except Exception as error:  # noqa: BLE001 - reported as a warning, never lost
+            self.warnings.append(f"{what} failed: {describe(error).message}")
+            return None
 
     def record(self, action: str, **fields: Any) -> None:
         """The history line this operation writes when it succeeds."""
@@ -114,9 +125,15 @@ class Core:
             ) from error
         if op.history is not None:
             name, fields = op.history
-            self.record(name, duration=time.monotonic() - op.started, **fields)
+            try:
+                fields = {**fields, "warnings": op.warnings} if op.warnings else fields
+                self.record(name, duration=time.monotonic() - op.started, **fields)
+            except OSError as error:  # it happened: a full history disk must not say otherwise
+                op.warnings.append(f"the update history could not be written: {error}")
         for kind, message, data in op.events:
-            self.events.emit(kind, message, **data)
+            self.events.emit(
+                kind, message, **{**data, "warnings": op.warnings} if op.warnings else data
+            )
 
     def record(self, action: str, **fields: Any) -> None:
         """Append one history line (the channel is added unless given)."""

@@ -250,6 +250,7 @@ def install(core: Core, switch_back: object) -> InstallResult:
                 version=switched, from_version=current, method=Method.KEPT,
                 message=f"switched back to {switched}", removed_versions=[],
                 restart_required=core.running_version != switched, withdrawn=withdrawn,
+                warnings=[],
             )  # fmt: skip
         tar = core.layout.targets_dir / ready["tar"]
         if file_digest(tar)[1] != ready["tar_sha256"]:
@@ -272,8 +273,17 @@ def install(core: Core, switch_back: object) -> InstallResult:
         state.available = None
         core.layout.write_state(state)
         switch_current(core.layout, version)
-        removed = prune_versions(core.layout, core.settings.max_backups, version, {current})
-        prune_cache(core.layout, state.app, {version, current})
+        # the point of no return: from here on, failures are warnings of a done install
+        removed = op.after_commit(
+            "removing old versions",
+            lambda: prune_versions(core.layout, core.settings.max_backups, version, {current}),
+        )
+        op.after_commit(
+            "cleaning the download cache",
+            lambda: prune_cache(core.layout, state.app, {version, current}),
+        )
+        removed = removed or []
+        warnings = op.warnings
         message = f"{state.app} {version} installed: restart to use it"
         op.record("installed", from_version=current, to_version=version, removed_versions=removed)
         op.emit(
@@ -286,6 +296,7 @@ def install(core: Core, switch_back: object) -> InstallResult:
     return InstallResult(
         version=version, from_version=current, method=Method(ready.get("method") or "full"),
         message=message, removed_versions=removed, restart_required=True, withdrawn="",
+        warnings=warnings,
     )  # fmt: skip
 
 
@@ -293,7 +304,7 @@ def _nothing_to_install(current: str) -> InstallResult:
     return InstallResult(
         version=None, from_version=current, method=None,
         message="nothing downloaded to install: run `download`", removed_versions=[],
-        restart_required=False, withdrawn="",
+        restart_required=False, withdrawn="", warnings=[],
     )  # fmt: skip
 
 
@@ -304,6 +315,6 @@ def update(core: Core, switch_back: object) -> InstallResult:
         return InstallResult(
             version=None, from_version=downloaded.current_version, method=None,
             message=downloaded.message, removed_versions=[], restart_required=False,
-            withdrawn=downloaded.withdrawn,
+            withdrawn=downloaded.withdrawn, warnings=[],
         )  # fmt: skip
     return install(core, switch_back)

@@ -61,7 +61,12 @@ def rollback(
             state.downloaded = None
         core.layout.write_state(state)
         switch_current(core.layout, target)
-        restored = restore_user_data(core.layout, target) if restore_data else []
+        # the point of no return: a failed restore is a warning of a done rollback
+        restored = (
+            op.after_commit("restoring user data", lambda: restore_user_data(core.layout, target))
+            if restore_data
+            else None
+        ) or []
         op.record(
             "rolled_back", from_version=current, to_version=target, reason=reason, restored=restored
         )
