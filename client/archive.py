@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from client.extract import link_escape
+
 FIXED_MTIME = 315532800  # 1980-01-01: old enough to be neutral, accepted by every tool
 _CHUNK = 1 << 20
 
@@ -53,13 +55,14 @@ def check_bundle(root: Path) -> list[Path]:
     if not root.is_dir():
         raise BundleError(f"bundle folder {root} does not exist or is not a folder")
     entries: list[Path] = []
+    links: dict[tuple[str, ...], str] = {}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames.sort()
         for name in sorted(dirnames + filenames):
             path = Path(dirpath, name)
             mode = path.lstat().st_mode
             if stat.S_ISLNK(mode):
-                _check_link_inside(root, path)
+                links[path.relative_to(root).parts] = os.readlink(path)
             elif stat.S_ISREG(mode):
                 if not os.access(path, os.R_OK):
                     raise BundleError(f"cannot read {path}: fix its permissions and try again")
@@ -68,19 +71,16 @@ def check_bundle(root: Path) -> list[Path]:
                     f"{path} is not a file, folder or link: remove it from the bundle"
                 )
             entries.append(path)
-    if not any(p.is_file() for p in entries):
+    problem = link_escape(
+        links, "the bundle"
+    )  # the client's own rule: what extraction would refuse
+    if problem:
+        raise BundleError(
+            f"{problem}: make the link relative and inside the bundle, or copy the file in"
+        )
+    if not any(p.is_file() and not p.is_symlink() for p in entries):
         raise BundleError(f"bundle folder {root} has no files: build the application first")
     return sorted(entries, key=lambda p: p.relative_to(root).as_posix())
-
-
-def _check_link_inside(root: Path, link: Path) -> None:
-    target = os.readlink(link)
-    resolved = (link.parent / target).resolve()
-    if os.path.isabs(target) or not resolved.is_relative_to(root.resolve()):
-        raise BundleError(
-            f"symlink {link} points outside the bundle ({target}): "
-            "copy the file into the bundle instead"
-        )
 
 
 def _tarinfo(root: Path, path: Path) -> tarfile.TarInfo:

@@ -70,7 +70,7 @@ def member_parts(name: str) -> tuple[str, ...]:
     return parts
 
 
-def link_escape(links: dict[tuple[str, ...], str]) -> str | None:
+def link_escape(links: dict[tuple[str, ...], str], where: str = "the destination") -> str | None:
     """Why one of `links` (member parts -> target) leads outside the bundle, or None.
 
     Resolution is physical, as the operating system will do it later: a '..' after a link goes
@@ -78,7 +78,8 @@ def link_escape(links: dict[tuple[str, ...], str]) -> str | None:
     not links are taken as folders (a file there simply fails at run time, inside)."""
     for location, target in links.items():
         if target.startswith("/"):
-            return f"link {'/'.join(location)} -> {target!r} has an absolute path"
+            name = "/".join(location)
+            return f"link {name} -> {target!r} has an absolute path (points outside {where})"
         if "\x00" in target or "\\" in target or not target:
             return f"link {'/'.join(location)} -> {target!r} is not a relative link"
         parts = list(location[:-1])  # resolved real folders, relative to the bundle root

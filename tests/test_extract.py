@@ -139,3 +139,34 @@ def test_an_honest_bundle_with_inside_links_extracts(tmp_path: Path) -> None:
     destination = tmp_path / "v"
     assert extract_tar(_tar(tmp_path / "a.tar", members), destination, 1 << 20) == 3
     assert (destination / "current-lib" / "libfoo.so").read_bytes() == b"elf"
+
+
+def test_a_symlink_loop_in_a_bundle_is_a_clear_error_for_release_and_setup(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "app.py").write_text("print('app')\n")
+    (bundle / "a").symlink_to("b")
+    (bundle / "b").symlink_to("a")
+    client = Path(sys.executable).parent / "update-client"
+    setup = subprocess.run(
+        [str(client), "setup", "--install-root", str(tmp_path / "root"), "--from", str(bundle)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert setup.returncode == 1 and "Traceback" not in setup.stderr, setup.stderr
+    assert "more than 16 links" in setup.stderr
+    tools = Path(sys.executable).parent / "repo-tools"
+    repo, keys = tmp_path / "repo", tmp_path / "keys"
+    subprocess.run(
+        [str(tools), "--repo", str(repo), "--keys", str(keys), "init", "--app-name", "demo"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    release = subprocess.run(
+        [str(tools), "--repo", str(repo), "--keys", str(keys), "release", "--bump", "minor",
+         "--bundle", str(bundle)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert release.returncode == 1 and "Traceback" not in release.stderr, release.stderr
+    assert "more than 16 links" in release.stderr
