@@ -300,6 +300,8 @@ def verify(ctx: Context, repair: bool) -> None:
     _progress_bars(ctx, updater)
     report = guarded(ctx, lambda: updater.verify_install(repair=repair))
     lines = [f"{report['version']}: " + ("intact" if report["intact"] else "DAMAGED")]
+    if report.get("current_link"):
+        lines.append(f"  {report['current_link']}")
     for kind in ("modified", "missing", "repaired", "extra"):
         names = report[kind]
         if names:

@@ -23,10 +23,12 @@ Refusals raise UnsafeArchiveError naming the member and the rule; the caller rem
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import stat
 import tarfile
 from pathlib import Path
+from typing import Any
 
 MAX_LINK_HOPS = 16
 MAX_NAME_BYTES = 4096
@@ -131,7 +133,9 @@ def _open_parent(root_fd: int, parts: tuple[str, ...], opened: dict[tuple[str, .
     return fd
 
 
-def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, parent_fd: int, name: str) -> int:
+def _write_file(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, parent_fd: int, name: str, digest: Any = None
+) -> int:
     mode = 0o755 if member.mode & stat.S_IXUSR else 0o644
     try:
         fd = os.open(name, _NEW_FILE_FLAGS, mode, dir_fd=parent_fd)
@@ -146,19 +150,26 @@ def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, parent_fd: int, n
                 if written > member.size:
                     raise UnsafeArchiveError(f"archive member {member.name!r} exceeds its size")
                 sink.write(chunk)
+                if digest is not None:
+                    digest.update(chunk)
         os.fchmod(sink.fileno(), mode)  # the umask must not change what was signed
         os.utime(sink.fileno(), (member.mtime, member.mtime))
     return written
 
 
 def extract_tar(
-    archive: Path, destination: Path, max_unpacked_size: int, max_entries: int | None = None
+    archive: Path,
+    destination: Path,
+    max_unpacked_size: int,
+    max_entries: int | None = None,
+    manifest: dict[str, str] | None = None,
 ) -> int:
     """Extract a .tar or .tar.gz into an empty destination folder; returns bytes written.
 
     Raises UnsafeArchiveError before writing a member that breaks the rules (module doc), and
     when the archive's links lead outside it after extraction (the caller discards the
-    folder); `max_entries` defaults to `entry_allowance(max_unpacked_size, None)`."""
+    folder); `max_entries` defaults to `entry_allowance(max_unpacked_size, None)`. A given
+    `manifest` is filled with what was written (`client.integrity` format), hashed on the way."""
     if not hasattr(os, "O_NOFOLLOW") or os.open not in os.supports_dir_fd:
         raise UnsafeArchiveError("this platform cannot extract safely (no O_NOFOLLOW / dir_fd)")
     allowed = entry_allowance(max_unpacked_size, max_entries)
@@ -185,8 +196,11 @@ def extract_tar(
                         "refused"
                     )
                 parent = _open_parent(root_fd, parts, opened)
+                key = "/".join(parts)
                 if member.isdir():
                     _make_folder(parent, parts)
+                    if manifest is not None:
+                        manifest[key] = "dir"
                 elif member.issym():
                     if (*parts,) in links:
                         raise UnsafeArchiveError(f"archive member {member.name!r} appears twice")
@@ -194,6 +208,8 @@ def extract_tar(
                     problem = link_escape({parts: member.linkname})  # absolute, '..' above root
                     if problem:
                         raise UnsafeArchiveError(f"{problem}: refused")
+                    if manifest is not None:
+                        manifest[key] = f"link:{member.linkname}"
                     try:
                         os.symlink(member.linkname, parts[-1], dir_fd=parent)
                     except FileExistsError:
@@ -201,7 +217,10 @@ def extract_tar(
                             f"archive member {member.name!r} appears twice: refused"
                         ) from None
                 else:
-                    written += _write_file(tar, member, parent, parts[-1])
+                    digest = hashlib.sha256() if manifest is not None else None
+                    written += _write_file(tar, member, parent, parts[-1], digest)
+                    if manifest is not None:
+                        manifest[key] = f"file:{digest.hexdigest()}"  # type: ignore[union-attr]
     finally:
         for fd in opened.values():
             os.close(fd)

@@ -49,11 +49,39 @@ def clean_staging(layout: Layout) -> None:
     layout.staging.mkdir(parents=True, exist_ok=True)
 
 
-def place_version(layout: Layout, tar: Path, version: str, max_unpacked: int, app: str) -> Path:
-    """Extract `tar` safely into staging, check it is `app` `version`, move to versions/<v>."""
+def manifest_file(layout: Layout, version: str) -> Path:
+    """What was written into versions/<version> when it was installed (entry -> kind)."""
+    return layout.root / "cache" / "manifests" / f"{version}.json"
+
+
+def read_manifest(layout: Layout, version: str) -> dict[str, str] | None:
+    """The install-time manifest of a kept version, or None if there is none (or it is
+    damaged: a manifest that cannot be read proves nothing either way)."""
+    try:
+        data = json.loads(manifest_file(layout, version).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and all(isinstance(v, str) for v in data.values()):
+        return data
+    return None
+
+
+def place_version(
+    layout: Layout,
+    tar: Path,
+    version: str,
+    max_unpacked: int,
+    app: str,
+    running: str | None = None,
+) -> Path:
+    """Extract `tar` safely into staging, check it is `app` `version`, move to versions/<v>.
+
+    The folder of the current version, and of the version this process runs (`running`,
+    which differs from current after a rollback without restart), is never replaced."""
     clean_staging(layout)
     staged = layout.staging / version
-    extract_tar(tar, staged, max_unpacked)
+    manifest: dict[str, str] = {}
+    extract_tar(tar, staged, max_unpacked, manifest=manifest)
     release = read_release(staged)
     if release["app"] != app or release["version"] != version:
         raise InstallError(
@@ -63,7 +91,7 @@ def place_version(layout: Layout, tar: Path, version: str, max_unpacked: int, ap
     os.sync()  # file data on disk before the rename makes it visible
     final = layout.version_dir(version)
     if final.exists():
-        if version == layout.current_version():
+        if version in (layout.current_version(), running):
             raise InstallError(f"version {version} is the running version: not replaced")
         # a kept copy of this version: replace it with the verified fresh one
         old = layout.staging / f".old-{version}"
@@ -72,6 +100,7 @@ def place_version(layout: Layout, tar: Path, version: str, max_unpacked: int, ap
     layout.versions.mkdir(parents=True, exist_ok=True)
     os.rename(staged, final)
     fsync_dir(layout.versions)
+    atomic_write_text(manifest_file(layout, version), json.dumps(manifest, sort_keys=True))
     return final
 
 
@@ -103,6 +132,7 @@ def prune_versions(layout: Layout, max_backups: int, current: str, protect: set[
         os.rename(layout.version_dir(version), old)
         shutil.rmtree(old, ignore_errors=True)
         shutil.rmtree(layout.backups / version, ignore_errors=True)
+        manifest_file(layout, version).unlink(missing_ok=True)
     return excess
 
 

@@ -88,6 +88,36 @@ def compare_tree(reference: Path, installed: Path) -> Integrity:
     return result
 
 
+def _entry_kind(path: Path) -> str:
+    """An installed entry in manifest form: "dir", "link:<target>" or "file:<sha256>"."""
+    if path.is_symlink():
+        return f"link:{os.readlink(path)}"
+    if path.is_dir():
+        return "dir"
+    from client.files import file_digest
+
+    return f"file:{file_digest(path)[1]}"
+
+
+def compare_manifest(manifest: dict[str, str], installed: Path) -> Integrity:
+    """Compare an installed folder with the manifest written when it was installed (the
+    entries `extract_tar` wrote); extra entries are reported, as by `compare_tree`."""
+    result = Integrity()
+    for name, kind in manifest.items():
+        target = installed / name
+        if not target.exists() and not target.is_symlink():
+            result.missing.append(name)
+        elif _entry_kind(target) != kind:
+            result.modified.append(name)
+    for name in _entries(installed):
+        if name in manifest or name.endswith(".pyc"):
+            continue
+        parent = Path(name).parent.as_posix()
+        if parent == "." or manifest.get(parent) == "dir":
+            result.extra.append(name)
+    return result
+
+
 def _inside(root: Path, path: Path) -> bool:
     real_root, real_parent = os.path.realpath(root), os.path.realpath(path.parent)
     return real_parent == real_root or real_parent.startswith(real_root + os.sep)

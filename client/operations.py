@@ -263,7 +263,9 @@ def install(core: Core, switch_back: object) -> InstallResult:
         if core.settings.backup_before_update and core.settings.backup_paths:
             backup_user_data(core.layout, current, core.settings.backup_paths)
         try:
-            place_version(core.layout, tar, version, ready["unpacked_size"], state.app)
+            place_version(
+                core.layout, tar, version, ready["unpacked_size"], state.app, core.running_version
+            )
         finally:
             clean_staging(core.layout)
         # intent first, then the switch: a crash in between is resolved at next start

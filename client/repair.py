@@ -50,6 +50,14 @@ def verify_install(core: Core, repair: bool = False) -> dict[str, Any]:
 
     with core.operation("repaired" if repair else "verified") as op:
         version = core.layout.current_version() or ""
+        link_problem = _current_link_problem(core, version)
+        if link_problem and repair and core.layout.version_dir(version).is_dir():
+            from client.install import switch_current
+
+            switch_current(core.layout, version)  # back to the kept folder of that version
+            repaired_link = True
+        else:
+            repaired_link = False
         app = op.state.app
         online = core.online(lambda s, t: _signed_tar(core, s, t, app, version))
         tar, unpacked = online.result
@@ -63,14 +71,36 @@ def verify_install(core: Core, repair: bool = False) -> dict[str, Any]:
             after = compare_tree(reference, installed) if repaired else found
         finally:
             clean_staging(core.layout)
+        intact = after.intact and (not link_problem or repaired_link)
         op.record(
-            "repaired" if repaired else "verified",
+            "repaired" if repaired or repaired_link else "verified",
             to_version=version,
-            result="intact" if after.intact else "damaged",
+            result="intact" if intact else "damaged",
             modified=len(found.modified),
             missing=len(found.missing),
             repaired=len(repaired),
         )
     report = {"version": version, **found.to_dict(), "repaired": repaired}
-    report["intact"] = after.intact
+    report["intact"] = intact
+    if link_problem:
+        report["current_link"] = link_problem
+        if repaired_link:
+            report["repaired"] = ["current", *repaired]
     return report
+
+
+def _current_link_problem(core: Core, version: str) -> str:
+    """Why `current` does not point at versions/<version> inside this install root, or ""."""
+    import os
+
+    link = core.layout.current_link
+    try:
+        target = os.readlink(link)
+    except OSError:
+        try:
+            target = link.read_text(encoding="utf-8").strip()  # the pointer-file form
+        except OSError as error:
+            return f"`current` cannot be read ({error})"
+    if target in (os.path.join("versions", version), str(core.layout.version_dir(version))):
+        return ""
+    return f"`current` points at {target}, not at versions/{version} of this install root"

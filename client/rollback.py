@@ -52,6 +52,7 @@ def rollback(
                 ErrorKind.ROLLBACK,
                 f"version {target} is not kept on this machine; kept versions: {', '.join(kept)}",
             )
+        _check_kept(core, target, op.warnings)
         if Version(current) > Version(target) and current not in state.skipped:
             state.skipped.append(current)
         state.skipped = [v for v in state.skipped if v != target]
@@ -80,6 +81,32 @@ def rollback(
             restart_required=core.running_version != target,
         )
     return target
+
+
+def _check_kept(core: Core, version: str, warnings: list[str]) -> None:
+    """A kept version is what was installed, before anything is switched to it: its files are
+    compared with the record written at install; a version without a record (installed by an
+    older client) is switched to with a warning saying it could not be checked."""
+    from client.install import read_manifest
+    from client.integrity import compare_manifest
+
+    manifest = read_manifest(core.layout, version)
+    if manifest is None:
+        warnings.append(
+            f"{version} could not be checked before switching to it: no record of its files"
+        )
+        return
+    found = compare_manifest(manifest, core.layout.version_dir(version))
+    if not found.intact:
+        changed = ", ".join((found.modified + found.missing)[:5])
+        counts = f"{len(found.modified)} modified, {len(found.missing)} missing"
+        raise UpdateError(
+            ErrorKind.VERIFICATION,
+            f"the kept version {version} changed on disk since it was installed "
+            f"({counts}: {changed}): "
+            f"not switched to it; get it again, verified, with `update-client pin {version}` and "
+            "`update-client update`",
+        )
 
 
 def confirm_healthy(core: Core) -> bool:
