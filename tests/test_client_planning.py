@@ -79,3 +79,12 @@ def test_the_up_to_date_key_changes_with_everything_the_answer_depends_on() -> N
         up_to_date_key(7, "1.0.0", "stable", ["0.9", "1.1.0"], None, 4),
     ):
         assert changed != base
+
+
+def test_a_withdrawn_stable_release_never_steps_a_stable_user_onto_a_beta() -> None:
+    beta = release("1.1.0b1")
+    beta = replace(beta, info=replace(beta.info, channel="beta"))
+    cat = catalog_of(release("1.0.0"), beta, withdrawn("1.1.0", "bad build"))
+    found = plan(cat, current="1.1.0", kept_versions=["1.1.0"])
+    assert found.release.info.version == "1.0.0"  # 1.1.0b1 is newer, but not on stable
+    assert plan(cat, current="1.1.0", channel="beta").release.info.version == "1.1.0b1"

@@ -59,3 +59,19 @@ def test_verify_checks_where_current_points_and_repair_puts_it_back(installed_ap
     repaired = updater.verify_install(repair=True)
     assert repaired["intact"] and "current" in repaired["repaired"]
     assert layout.current_link.readlink().as_posix() == "versions/1.0.0"
+
+
+def test_with_no_backups_the_previous_version_still_stays_for_rollback(installed_app) -> None:
+    updater = Updater.from_config(install_root=installed_app.root)
+    updater.set_setting("max_backups", 0)
+    installed_app.publisher.release("--version", "1.1.0")
+    assert updater.update() == "1.1.0"
+    assert installed_app.layout.kept_versions() == ["1.0.0", "1.1.0"]
+    # the health rule: the new version's trial start, then a start without confirmation
+    app = Updater.from_config(install_root=installed_app.root)
+    app.running_version = "1.1.0"
+    assert app.apply_startup_decision() == "trial"
+    again = Updater.from_config(install_root=installed_app.root)
+    again.running_version = "1.1.0"
+    assert again.apply_startup_decision() == "rollback"
+    assert installed_app.layout.current_version() == "1.0.0"
