@@ -15,7 +15,10 @@ every byte (same timeouts, deadline, length limits and URL policy as `update-cli
   verifies everything from it).
 * `refresh` is the TUF top-level refresh (root chain, timestamp, snapshot, targets); trusted
   metadata is kept in DIR un-versioned (`root.json`, `timestamp.json`, ...) with the exact
-  bytes served (ngclient persists what it verified, byte for byte).
+  bytes served (ngclient persists what it verified, byte for byte). ngclient (tuf 7) starts
+  from DIR/root.json (`bootstrap=None`: the root `init` stored is the trust anchor), keeps
+  every verified root in DIR/root_history/N.root.json and makes root.json a symbolic link
+  to the newest one.
 * `download` refreshes, then downloads and verifies each target in order with one updater,
   reusing an already verified copy in TDIR instead of downloading it again, and stops at the
   first failure. Files are stored in TDIR under their URL-quoted target path.
@@ -86,6 +89,7 @@ def _updater(args: argparse.Namespace, transport, with_targets: bool):  # noqa: 
         target_dir=args.target_dir if with_targets else None,
         target_base_url=args.target_base_url if with_targets else None,
         fetcher=transport,
+        bootstrap=None,  # DIR/root.json: what init trusted, or the newest root verified since
     )
 
 

@@ -3,6 +3,7 @@ repositories, served over plain http on 127.0.0.1 and over https, as a real cons
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -78,12 +79,16 @@ def test_refresh_over_plain_http_on_loopback_stores_exact_unversioned_bytes(
     served = published.repo / "metadata"
     assert sorted(p.name for p in metadata.iterdir()) == [
         "root.json",
+        "root_history",
         "snapshot.json",
         "targets.json",
         "timestamp.json",
     ]
     for role in ("root", "timestamp", "snapshot", "targets"):
         assert (metadata / f"{role}.json").read_bytes() == (served / f"{role}.json").read_bytes()
+    # tuf 7: each verified root by version, root.json a relative link to the newest
+    assert os.readlink(metadata / "root.json") == os.path.join("root_history", "1.root.json")
+    assert [p.name for p in (metadata / "root_history").iterdir()] == ["1.root.json"]
     # the top-level refresh asked for exactly what TUF prescribes, nothing else
     assert [p.rsplit("/", 1)[1] for p in server.requests][:2] == ["2.root.json", "timestamp.json"]
     assert not any("/targets/" in p for p in server.requests)
