@@ -13,7 +13,7 @@ VERSION ?=
 TO ?=
 DRY_RUN ?=
 
-.PHONY: venv test demo release refresh verify publish status bench lint format clean
+.PHONY: venv test demo release refresh verify publish status bench conformance lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,21 @@ status: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# the public tuf-conformance suite (SUITE=a checkout of it) against update-client-conformance, in
+# its own environment (it pins its own tuf); needs faketime; docs/conformance.md
+SUITE ?=
+CONFORMANCE_ENV := .bench/conformance-env
+conformance: $(STAMP)
+	@test -f "$(SUITE)/tuf_conformance/conftest.py" || \
+		{ echo "usage: make conformance SUITE=/path/to/tuf-conformance (a checkout)"; exit 1; }
+	@command -v faketime >/dev/null || { echo "the suite needs faketime (apt-get install faketime)"; exit 1; }
+	test -x $(CONFORMANCE_ENV)/bin/python || $(PYTHON) -m venv $(CONFORMANCE_ENV)
+	cmp -s "$(SUITE)/pyproject.toml" $(CONFORMANCE_ENV)/suite-pyproject.toml || \
+		{ $(CONFORMANCE_ENV)/bin/python -m pip install --quiet -e "$(SUITE)" && \
+		cp "$(SUITE)/pyproject.toml" $(CONFORMANCE_ENV)/suite-pyproject.toml; }
+	cd "$(SUITE)" && $(CURDIR)/$(CONFORMANCE_ENV)/bin/python -m pytest -q -p no:cacheprovider \
+		tuf_conformance --entrypoint=$(CURDIR)/$(BIN)/update-client-conformance
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,11 +11,14 @@ every byte (same timeouts, deadline, length limits and URL policy as `update-cli
 
 * Global options come before the command. Exit code 0 on success, 1 on any failure, usage
   errors included (never argparse's 2).
-* `init` copies TRUSTED_ROOT to DIR/root.json: no network, no checks (the next refresh
-  verifies everything from it).
+* `init` writes TRUSTED_ROOT's bytes to DIR/root.json: no network, no checks (the next
+  refresh verifies everything from it).
 * `refresh` is the TUF top-level refresh (root chain, timestamp, snapshot, targets); trusted
   metadata is kept in DIR un-versioned (`root.json`, `timestamp.json`, ...) with the exact
-  bytes served (ngclient persists what it verified, byte for byte).
+  bytes served (ngclient persists what it verified, byte for byte). ngclient (tuf 7) starts
+  from DIR/root.json (`bootstrap=None`: the root `init` stored is the trust anchor), keeps
+  every verified root in DIR/root_history/N.root.json and makes root.json a symbolic link
+  to the newest one.
 * `download` refreshes, then downloads and verifies each target in order with one updater,
   reusing an already verified copy in TDIR instead of downloading it again, and stops at the
   first failure. Files are stored in TDIR under their URL-quoted target path.
@@ -28,9 +31,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from pathlib import Path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the heavy imports wait until a command needs them
+    from tuf.ngclient import Updater
+
+    from client.transport import Transport
 
 EXIT_OK, EXIT_FAIL = 0, 1
 
@@ -71,13 +79,13 @@ def _require(parser: argparse.ArgumentParser, args: argparse.Namespace, *names: 
         parser.error(f"{args.command} needs {', '.join(missing)} (before the command)")
 
 
-def _transport(ca_bundle: str | None):  # noqa: ANN202 - lazy import of the product transport
+def _transport(ca_bundle: str | None) -> Transport:
     from client.transport import Transport
 
     return Transport(ca_bundle=ca_bundle, allow_http_loopback=True)
 
 
-def _updater(args: argparse.Namespace, transport, with_targets: bool):  # noqa: ANN001, ANN202
+def _updater(args: argparse.Namespace, transport: Transport, with_targets: bool) -> Updater:
     from tuf.ngclient import Updater
 
     return Updater(
@@ -86,12 +94,17 @@ def _updater(args: argparse.Namespace, transport, with_targets: bool):  # noqa: 
         target_dir=args.target_dir if with_targets else None,
         target_base_url=args.target_base_url if with_targets else None,
         fetcher=transport,
+        bootstrap=None,  # DIR/root.json: what init trusted, or the newest root verified since
     )
 
 
 def init(args: argparse.Namespace) -> None:
-    os.makedirs(args.metadata_dir, exist_ok=True)
-    shutil.copyfile(args.trusted_root, Path(args.metadata_dir) / "root.json")
+    """DIR/root.json becomes a file with TRUSTED_ROOT's bytes, replaced in one rename: a
+    root.json that is already a link into root_history/ is replaced itself, never written
+    through (that would put other bytes in a verified root's file)."""
+    from client.files import atomic_write_bytes
+
+    atomic_write_bytes(Path(args.metadata_dir) / "root.json", Path(args.trusted_root).read_bytes())
 
 
 def refresh(args: argparse.Namespace) -> None:

@@ -3,18 +3,22 @@ repositories, served over plain http on 127.0.0.1 and over https, as a real cons
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from tuf.api.metadata import Metadata
 
 from tests.security_support import (
     Published,
     answer,
     local_file,
     published_fixture,  # noqa: F401 - fixture
+    resign_md,
+    signer,
 )
 from tests.support.https_server import StaticServer
 
@@ -78,15 +82,75 @@ def test_refresh_over_plain_http_on_loopback_stores_exact_unversioned_bytes(
     served = published.repo / "metadata"
     assert sorted(p.name for p in metadata.iterdir()) == [
         "root.json",
+        "root_history",
         "snapshot.json",
         "targets.json",
         "timestamp.json",
     ]
     for role in ("root", "timestamp", "snapshot", "targets"):
         assert (metadata / f"{role}.json").read_bytes() == (served / f"{role}.json").read_bytes()
+    # tuf 7: each verified root by version, root.json a relative link to the newest
+    assert os.readlink(metadata / "root.json") == os.path.join("root_history", "1.root.json")
+    assert [p.name for p in (metadata / "root_history").iterdir()] == ["1.root.json"]
     # the top-level refresh asked for exactly what TUF prescribes, nothing else
     assert [p.rsplit("/", 1)[1] for p in server.requests][:2] == ["2.root.json", "timestamp.json"]
     assert not any("/targets/" in p for p in server.requests)
+
+
+def _root_v2(published: Published) -> bytes:
+    """Root 1 signed again as version 2 by both root keys (threshold 2): a valid rotation."""
+    root = Metadata.from_file(str(published.repo / "metadata" / "1.root.json"))
+    keys = [signer(published.keys, f"offline/root-{i}.pem") for i in (1, 2)]
+    return resign_md(root, *keys, days=365)
+
+
+def _serving_root_v2(v2: bytes):
+    return lambda h: h.path.endswith("/metadata/2.root.json") and answer(h, v2)
+
+
+def test_root_rotation_lands_in_root_history_and_is_never_rolled_back(
+    tmp_path, published, plain_server
+) -> None:
+    v2 = _root_v2(published)
+    rotated = plain_server(_serving_root_v2(v2))
+    metadata = _init(tmp_path, published)
+    args = ["--metadata-dir", str(metadata), "--metadata-url"]
+    result = conformance(*args, f"{rotated.url}/metadata", "refresh")
+    assert result.returncode == 0, result.stderr
+    history = metadata / "root_history"
+    assert sorted(p.name for p in history.iterdir()) == ["1.root.json", "2.root.json"]
+    assert (history / "1.root.json").read_bytes() == (
+        published.repo / "metadata" / "1.root.json"
+    ).read_bytes()
+    assert (history / "2.root.json").read_bytes() == v2
+    assert os.readlink(metadata / "root.json") == os.path.join("root_history", "2.root.json")
+    # a server that no longer has version 2: the client starts from 2 and asks for 3
+    honest = plain_server()
+    result = conformance(*args, f"{honest.url}/metadata", "refresh")
+    assert result.returncode == 0, result.stderr
+    assert honest.requests[0].endswith("/metadata/3.root.json")
+    assert (metadata / "root.json").read_bytes() == v2
+
+
+def test_init_again_replaces_the_root_link_not_the_verified_root(
+    tmp_path, published, plain_server
+) -> None:
+    v2 = _root_v2(published)
+    rotated = plain_server(_serving_root_v2(v2))
+    metadata = _init(tmp_path, published)
+    args = ["--metadata-dir", str(metadata), "--metadata-url"]
+    assert conformance(*args, f"{rotated.url}/metadata", "refresh").returncode == 0
+    first = published.repo / "metadata" / "1.root.json"
+    assert conformance("--metadata-dir", str(metadata), "init", str(first)).returncode == 0
+    assert not (metadata / "root.json").is_symlink()
+    assert (metadata / "root.json").read_bytes() == first.read_bytes()
+    assert (metadata / "root_history" / "2.root.json").read_bytes() == v2  # not written through
+    # from root 1 again, the cached root 2 verifies and is used without asking the network
+    honest = plain_server()
+    result = conformance(*args, f"{honest.url}/metadata", "refresh")
+    assert result.returncode == 0, result.stderr
+    assert not any(p.endswith("/2.root.json") for p in honest.requests)
+    assert os.readlink(metadata / "root.json") == os.path.join("root_history", "2.root.json")
 
 
 def test_refresh_over_https_needs_a_trusted_certificate(
