@@ -1,4 +1,4 @@
-"""The TUF session over the update mirrors: the only module that touches python-tuf's ngclient.
+"""The TUF session over the update mirrors: the product's one way into python-tuf's ngclient.
 
 Rules:
 - A fresh ngclient `Updater` per mirror: the trusted metadata on disk only ever holds what
@@ -11,7 +11,8 @@ Rules:
 - ngclient has no public API for two things this product needs: the split refresh (root and
   timestamp first, so an up-to-date check can stop there: the specification's steps 5.3 and
   5.4, then 5.5 and 5.6) and the verified top-level roles (the release list and expiries).
-  Those internals are named in NGCLIENT_INTERNALS, used here and nowhere else, and
+  Those internals are named in NGCLIENT_INTERNALS, used here and nowhere else (the
+  conformance command `client/conformance.py` uses ngclient's public API only), and
   `missing_internals()` (run by tests/test_tuf_session.py) fails loudly if a tuf upgrade
   removes them. The verified roles are read from memory rather than re-read from the
   metadata folder: what was verified is exactly what is used, and it is parsed once.
