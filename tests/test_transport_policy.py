@@ -45,3 +45,30 @@ def test_the_deadline_bounds_the_whole_operation_not_each_request(installed_app)
     assert caught.value.kind == "slow", caught.value.message
     assert elapsed < 3 + 2.5, elapsed  # the deadline, plus room for a loaded machine
     assert installed_app.layout.current_version() == "1.0.0"
+
+
+def test_endless_target_data_stops_at_its_signed_length_on_disk(installed_app) -> None:
+    """Our own length check, not python-tuf's check after the stream ends, stops the write."""
+    installed_app.publisher.release("--version", "1.1.0")
+    updater = Updater.from_config(install_root=installed_app.root)
+    updater.set_setting("deadline_seconds", 20)  # without the check only this would end it
+
+    def endless(handler) -> bool:
+        if not handler.path.endswith((".tar.gz", ".patch")):
+            return False
+        handler.send_response(200)
+        handler.end_headers()
+        try:
+            while True:
+                handler.wfile.write(b"x" * 65536)
+        except OSError:
+            return True
+
+    installed_app.server.hook = endless
+    with pytest.raises(UpdateError, match="endless data") as caught:
+        updater.update()
+    assert caught.value.kind == "too_large"
+    signed = max(p.stat().st_size for p in (installed_app.publisher.repo / "targets").iterdir())
+    for left in installed_app.layout.targets_dir.iterdir():
+        assert left.stat().st_size <= signed + (256 << 10), left
+    assert installed_app.layout.current_version() == "1.0.0"
