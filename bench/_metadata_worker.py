@@ -25,9 +25,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.data import ROOT
-
-DEMO_APP = ROOT / "examples" / "demo_app"
+from bench.paths import DEMO_APP
 
 
 class CountingFetcher:

@@ -19,9 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.data import ROOT
+from bench.paths import DEMO_APP
 
-DEMO_APP = ROOT / "examples" / "demo_app"
 APP = "demo"
 
 

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.data import ROOT
+from bench.paths import ROOT
 from bench.table import print_table
 
 TITLE = "metadata growth: targets metadata and update-check bytes vs number of releases"
