@@ -63,7 +63,7 @@ def run(quick: bool = False) -> None:
     size, sha256 = len(new_bytes), hashlib.sha256(new_bytes).hexdigest()
     del new_bytes
     base_gz = gzipped(old)
-    stock_patch, ours_patch = cached_patch(NUMPY, "stock"), cached_patch(NUMPY, "ours")
+    stock_patch, ours_patch = cached_patch(NUMPY, "bsdiff4"), cached_patch(NUMPY, "ours")
     times: dict[str, list[float]] = {"ours": [], "stock": []}
     with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp:
         out_gz, out_tar = Path(tmp, "new.tar.gz"), Path(tmp, "new.tar")

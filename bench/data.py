@@ -143,7 +143,7 @@ def codec_fingerprint() -> str:
 
 
 def patch_file(pair: Pair, codec: str) -> Path:
-    """Where the patch of a pair made by codec ('ours' or 'stock') is cached."""
+    """Where the patch of a pair made by codec ('ours' or 'bsdiff4') is cached."""
     tag = f"ours-{codec_fingerprint()}" if codec == "ours" else codec
     return BENCH_DIR / "patches" / f"{pair.key}-{tag}.patch"
 
