@@ -18,6 +18,8 @@ tufup.
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 from bench._measure import Measured, run_child
 from bench.data import NUMPY, SCIPY, Pair, gzipped, pair_tars, patch_file
 from bench.table import print_table
@@ -67,9 +69,10 @@ def measure_pair(pair: Pair) -> dict[str, tuple[Measured, Measured]]:
     print_table(
         f"{pair.label}: tars {old.stat().st_size / mb:.0f} MB -> {new.stat().st_size / mb:.0f} MB"
         f" (full archive, gzip -9: {full_size / 1e6:.1f} MB)",
-        ["metric", f"ours ({CODEC_NAME})", "stock tufup (bsdiff4)", "ours/stock", "target", "met"],
+        ["metric", f"ours ({CODEC_NAME})", f"stock tufup (bsdiff4 {version('bsdiff4')})",
+         "ours/stock", "target", "met"],
         rows,
-    )
+    )  # fmt: skip
     return results
 
 
