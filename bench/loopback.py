@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-CHUNK = 256 * 1024
+CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
