@@ -14,12 +14,11 @@ bench/release_series.py verifies all metadata as a client does.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from bench.paths import DEMO_APP
+from bench.paths import copy_demo_app
 from bench.release_series import measure
 
 
@@ -27,7 +26,7 @@ class Ours:
     def __init__(self, work: Path, keep: int) -> None:
         self.repo, self.keys = work / "repo", work / "keys"
         self.bundle = work / "bundle"
-        shutil.copytree(DEMO_APP, self.bundle, ignore=shutil.ignore_patterns("__pycache__"))
+        copy_demo_app(self.bundle)
         subprocess.run(
             [sys.executable, "-m", "repo_tools", "--repo", str(self.repo), "--keys",
              str(self.keys), "init", "--app-name", "demo"],

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.loopback import LoopbackServer, make_ca
-from bench.paths import DEMO_APP, ROOT
+from bench.paths import ROOT, copy_demo_app
 from bench.stock_env import run_stock
 from bench.tuf7_bootstrap import relay
 
@@ -36,11 +36,6 @@ class Demo:
     stock_client: Path  # metadata/root.json to start from; app/ and targets/ are made there
     ca_file: Path  # the certificate authority of both servers
     version: str  # the one release, installed on both sides
-
-
-def _bundle(into: Path) -> Path:
-    shutil.copytree(DEMO_APP, into, ignore=shutil.ignore_patterns("__pycache__"))
-    return into
 
 
 def _ours(*command: str, cwd: Path) -> str:
@@ -59,14 +54,14 @@ def _publish_ours(work: Path) -> tuple[Path, str]:
     repo, keys = work / "repo", work / "keys"
     tools = ["repo_tools", "--repo", str(repo), "--keys", str(keys)]
     _ours(*tools, "init", "--app-name", APP, cwd=work)
-    bundle = _bundle(work / "bundle")
+    bundle = copy_demo_app(work / "bundle")
     out = _ours(*tools, "release", "--bump", "minor", "--bundle", str(bundle), cwd=work)
     version = out.strip().splitlines()[-1].split()[-1]
     return repo, version
 
 
 def _publish_stock(work: Path, version: str) -> Path:
-    bundle = _bundle(work / "bundle")
+    bundle = copy_demo_app(work / "bundle")
     return Path(run_stock("publish", work, bundle, version, APP, timeout=300)["repo"])
 
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bench.paths import DEMO_APP, ROOT
+from bench.paths import ROOT, copy_demo_app
 from bench.stock_env import stock_command, stock_env
 from bench.table import print_table
 
@@ -39,7 +38,7 @@ def unavailable() -> str | None:
 def _command(series: str, work: Path, checkpoints: list[int]) -> list[str]:
     """Ours in the project's environment; stock in stock tufup's, with the demo bundle copied."""
     if series == "stock":
-        shutil.copytree(DEMO_APP, work / "bundle", ignore=shutil.ignore_patterns("__pycache__"))
+        copy_demo_app(work / "bundle")
         return stock_command("series", work, *checkpoints)
     return [
         sys.executable,
