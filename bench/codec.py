@@ -28,7 +28,9 @@ from client.codec import CODEC_NAME
 TITLE = "patch codec: diff and apply, ours vs stock tufup"
 
 
-def _row(metric: str, ours: float, stock: float, unit: str, target: float | None, fmt: str):
+def _row(
+    metric: str, ours: float, stock: float, unit: str, target: float | None, fmt: str
+) -> list[str]:
     ratio = ours / stock
     met = "" if target is None else ("yes" if ratio <= target else "NO")
     shown = f"{ratio:.3f}" + (f" ({stock / ours:.1f}x faster)" if unit == "s" else "")

@@ -22,6 +22,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 from bench.data import NUMPY, bundle_tar
 from bench.loopback import LoopbackServer, make_ca
@@ -37,7 +38,7 @@ def unavailable() -> str | None:
     return None
 
 
-def _sha256_file(handle) -> str:
+def _sha256_file(handle: BinaryIO) -> str:
     digest = hashlib.sha256()
     while chunk := handle.read(1 << 20):
         digest.update(chunk)
