@@ -36,19 +36,16 @@ def _log(message: str) -> None:
     print(f"  [stock-env] {message}", file=sys.stderr, flush=True)
 
 
-def _step(command: list[str], what: str, timeout: float) -> str:
+def _step(command: list[str], what: str, timeout: float, hint: str) -> str:
+    """Run one step of making the environment; on failure say what failed and what to do."""
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise RuntimeError(
-            f"{what} took longer than {timeout:.0f} s; check that pip can reach its package "
-            f"index, then run the benchmark again"
-        ) from None
+        raise RuntimeError(f"{what} took longer than {timeout:.0f} s; {hint}") from None
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()[-5:]
         raise RuntimeError(
-            f"{what} failed (exit {result.returncode}): {' / '.join(detail)}. Check that "
-            f"`pip download {REQUIREMENT}` works here, then run the benchmark again"
+            f"{what} failed (exit {result.returncode}): {' / '.join(detail)}; {hint}"
         )
     return result.stdout
 
@@ -71,10 +68,22 @@ def stock_python() -> Path:
             return _python()
         _log(f"making {ENV_DIR} with {REQUIREMENT} (once; later runs reuse it)")
         shutil.rmtree(ENV_DIR, ignore_errors=True)
-        _step([sys.executable, "-m", "venv", str(ENV_DIR)], f"python -m venv {ENV_DIR}", 300)
+        again = "run the benchmark again (an unfinished environment is made afresh)"
+        _step(
+            [sys.executable, "-m", "venv", str(ENV_DIR)],
+            f"python -m venv {ENV_DIR}",
+            300,
+            f"check that this Python can make virtual environments (the venv module), then {again}",
+        )
         pip = [str(_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        _step(pip + [REQUIREMENT], f"pip install {REQUIREMENT} into {ENV_DIR}", 900)
-        versions = json.loads(_step([str(_python()), "-c", _PROBE], "importing tufup", 120))
+        _step(
+            pip + [REQUIREMENT],
+            f"pip install {REQUIREMENT} into {ENV_DIR}",
+            900,
+            f"check that `pip download {REQUIREMENT}` works on this machine, then {again}",
+        )
+        probe = [str(_python()), "-c", _PROBE]
+        versions = json.loads(_step(probe, f"importing tufup in {ENV_DIR}", 120, again))
         if not versions["tuf"].startswith("4."):
             raise RuntimeError(
                 f"{REQUIREMENT} came with tuf {versions['tuf']}, not 4.x as it pins; remove "

@@ -29,6 +29,8 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     if "REQUESTS_CA_BUNDLE" not in os.environ:
         raise SystemExit("set REQUESTS_CA_BUNDLE to the server's certificate authority (PEM)")
+    if not (args.client_dir / "metadata" / "root.json").is_file():
+        raise SystemExit(f"{args.client_dir}/metadata/root.json is missing: copy the trusted root")
     from tufup.client import Client
 
     logging.disable(logging.CRITICAL)
