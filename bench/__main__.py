@@ -8,9 +8,31 @@ import os
 import platform
 import sys
 import time
+from importlib.metadata import version
+
+from bench.stock_env import ENV_DIR, stock_versions
 
 # name -> module; each module has run(quick: bool) and may have unavailable() -> str | None
 MODULES = ["codec", "apply", "metadata", "check", "startup", "download"]
+# the ones that run stock tufup itself, in its own environment (bench/stock_env.py)
+STOCK_SIDE = {"apply", "metadata", "check", "startup"}
+
+
+def _stock_environment(names: list[str]) -> str | None:
+    """Make stock tufup's environment before the first benchmark that needs it; why not, if not."""
+    if not STOCK_SIDE.intersection(names):
+        return None
+    try:
+        versions = stock_versions()
+    except RuntimeError as error:
+        print(f"stock tufup's environment: FAILED: {error}", flush=True)
+        return f"stock tufup's environment could not be made ({ENV_DIR})"
+    print(
+        f"ours: tuf {version('tuf')} in this environment; stock: {versions['requirement']} with "
+        f"tuf {versions['tuf']} in {ENV_DIR}",
+        flush=True,
+    )
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,10 +47,14 @@ def main(argv: list[str] | None = None) -> int:
         f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
         f"; {'quick run' if args.quick else 'full run'}"
     )
+    names = args.names or MODULES
+    no_stock = _stock_environment(names)
     failed = []
-    for name in args.names or MODULES:
+    for name in names:
         module = importlib.import_module(f"bench.{name}")
         reason = getattr(module, "unavailable", lambda: None)()
+        if reason is None and name in STOCK_SIDE:
+            reason = no_stock
         print(f"\n=== {name}: {module.TITLE} ===", flush=True)
         if reason:
             print(f"skipped: {reason}")

@@ -8,8 +8,9 @@ input bytes), so the parent can also report the operation's own share (peak minu
 
 OP ``diff``: CODEC OLD NEW OUT, writes the patch to OUT.
 OP ``apply``: CODEC OLD PATCH NEW, applies and checks the result equals NEW.
-CODEC: ``ours`` (client.codec), ``stock`` (tufup.common.DefaultBinaryDiff, i.e. bsdiff4), or
-``hdiff:<json>`` for a variant of our codec's settings (bench/codec_settings.py).
+CODEC: ``ours`` (client.codec), ``bsdiff4`` (``bsdiff4.diff/patch``, which is all that stock
+tufup's ``DefaultBinaryDiff`` is, run here in the project's environment), or ``hdiff:<json>``
+for a variant of our codec's settings (bench/codec_settings.py).
 """
 
 from __future__ import annotations
@@ -41,13 +42,10 @@ def _codec(name: str) -> tuple[Callable[[bytes, bytes], bytes], Callable[[bytes,
         from client import codec
 
         return codec.make_patch, codec.apply_patch
-    if name == "stock":
-        from tufup.common import DefaultBinaryDiff
+    if name == "bsdiff4":
+        import bsdiff4
 
-        return (
-            lambda old, new: DefaultBinaryDiff.diff(src_bytes=old, dst_bytes=new),
-            lambda old, patch: DefaultBinaryDiff.patch(src_bytes=old, patch_bytes=patch),
-        )
+        return bsdiff4.diff, bsdiff4.patch
     if name.startswith("hdiff:"):
         import hdiffpatch
 
@@ -60,7 +58,7 @@ def _codec(name: str) -> tuple[Callable[[bytes, bytes], bytes], Callable[[bytes,
             return hdiffpatch.diff(old, new, compression=config, **settings)
 
         return diff, hdiffpatch.apply
-    raise SystemExit(f"unknown codec {name!r}")
+    raise SystemExit(f"unknown codec {name!r}: use ours, bsdiff4 or hdiff:<json settings>")
 
 
 def main(argv: list[str]) -> None:
@@ -87,7 +85,7 @@ def main(argv: list[str]) -> None:
             raise SystemExit(f"{codec_name}: applying the patch did not give the new tar")
         result = {"seconds": seconds, "cpu": cpu, "baseline_kb": baseline}
     else:
-        raise SystemExit(f"unknown operation {op!r}")
+        raise SystemExit(f"unknown operation {op!r}: use diff or apply")
     result["peak_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps(result), flush=True)
 

@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.data import ROOT
+from bench.paths import ROOT
 
 
 @dataclass(frozen=True)

@@ -2,23 +2,28 @@
 
 Ours: ``Updater.from_config(path).check()`` on an install root set up by ``update-client
 setup`` (the whole check: lock, state, TUF refresh over our Transport, release choice,
-history). Stock: ``tufup.client.Client(...).check_for_updates()`` on the same bundle published
-by tufup's own Repository, a new Client per check as an application does at each check. Both
-servers are the test suite's HTTPS server on 127.0.0.1; one cold check first, then the warm
-checks are timed (median). Requests and bytes are counted by the server (payload bytes of the
-files served; a 404 counts 0). Targets (issue 3): at most 2 requests, warm check at most 20 ms.
+history), in this process. Stock: ``tufup.client.Client(...).check_for_updates()`` on the same
+bundle published by tufup's own Repository, a new Client per check as an application does at
+each check, in stock tufup's environment (bench/stock/check.py, which times each check
+itself). Both servers are bench/loopback.py's on 127.0.0.1; one cold check first, then the
+warm checks are timed (median). Requests and bytes are counted by the server (payload bytes
+of the files served; a 404 counts 0). Targets (issue 3): at most 2 requests, warm check at
+most 20 ms.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from bench.fixtures import APP, Demo
+from bench.fixtures import demo as make_demo
+from bench.stock_env import run_stock
 from bench.table import print_table
+from bench.tuf7_bootstrap import install as install_bootstrap_default
 
 TITLE = "warm up-to-date update check over HTTPS loopback"
 REPEAT = 20
@@ -31,7 +36,8 @@ def unavailable() -> str | None:
     return None
 
 
-def _ours(demo) -> tuple[list[float], int, int, int]:
+def _ours(demo: Demo) -> tuple[list[float], int, int, int, list[str]]:
+    """Our client in this process: one cold check, then REPEAT timed warm ones."""
     from client import Updater
 
     events: list = []
@@ -41,48 +47,45 @@ def _ours(demo) -> tuple[list[float], int, int, int]:
         raise RuntimeError("our client sees an update: the benchmark expects it up to date")
     times = []
     for _ in range(REPEAT):
-        demo.ours.reset_requests()
+        demo.ours.reset()
         start = time.perf_counter()
         updater.check()
         times.append(time.perf_counter() - start)
     checked = [e for e in events if e.kind == "checked"][-1]
-    return times, len(demo.ours.requests()), demo.ours.bytes_served(), checked.data["bytes"]
+    requests = demo.ours.requests()
+    return times, len(requests), demo.ours.bytes_served(), checked.data["bytes"], requests
 
 
-def _stock(demo) -> tuple[list[float], int, int]:
-    from tufup.client import Client
+def _stock_checks(demo: Demo, rounds: int) -> dict:
+    result = run_stock(
+        "check", "--app", APP, "--version", demo.version, "--url", demo.stock.url,
+        "--client-dir", demo.stock_client, "--rounds", rounds,
+        timeout=300, env={"REQUESTS_CA_BUNDLE": str(demo.ca_file)},
+    )  # fmt: skip
+    if any(found is not None for found in result["updates"]):
+        raise RuntimeError("stock tufup sees an update: the benchmark expects it up to date")
+    return result
 
-    def check() -> object:
-        client = Client(
-            app_name="demo",
-            app_install_dir=demo.stock_install,
-            current_version=demo.version,
-            metadata_dir=demo.stock_metadata,
-            metadata_base_url=f"{demo.stock.url}/metadata/",
-            target_dir=demo.stock_targets,
-            target_base_url=f"{demo.stock.url}/targets/",
+
+def _stock(demo: Demo) -> tuple[list[float], int, int, list[str]]:
+    """Stock tufup's client in its environment: a cold check, then one process of warm ones.
+
+    That process makes one untimed check and REPEAT timed ones, each with a new Client. The
+    server counts all of them; every warm check asks for the same files, so one check's share
+    is the count divided by REPEAT + 1 (checked: the requests repeat exactly).
+    """
+    _stock_checks(demo, 0)
+    demo.stock.reset()
+    times = _stock_checks(demo, REPEAT)["times"]
+    checks = REPEAT + 1
+    requests = demo.stock.requests()
+    per_check, left = divmod(len(requests), checks)
+    last = requests[len(requests) - per_check :]
+    if left or requests != last * checks:
+        raise RuntimeError(
+            f"stock tufup's warm checks did not repeat the same requests: {requests}"
         )
-        return client.check_for_updates()
-
-    demo.stock_install.mkdir(parents=True, exist_ok=True)
-    demo.stock_targets.mkdir(parents=True, exist_ok=True)
-    previous = os.environ.get("REQUESTS_CA_BUNDLE")
-    os.environ["REQUESTS_CA_BUNDLE"] = str(demo.stock.ca_file)  # tuf's fetcher uses requests
-    try:
-        if check() is not None:
-            raise RuntimeError("stock tufup sees an update: the benchmark expects it up to date")
-        times = []
-        for _ in range(REPEAT):
-            demo.stock.reset_requests()
-            start = time.perf_counter()
-            check()
-            times.append(time.perf_counter() - start)
-    finally:
-        if previous is None:
-            os.environ.pop("REQUESTS_CA_BUNDLE", None)
-        else:
-            os.environ["REQUESTS_CA_BUNDLE"] = previous
-    return times, len(demo.stock.requests()), demo.stock.bytes_served()
+    return times, per_check, demo.stock.bytes_served() // checks, last
 
 
 SERVERS = (
@@ -92,18 +95,16 @@ SERVERS = (
 
 
 def run(quick: bool = False) -> None:
-    from bench.fixtures import demo as make_demo
-
+    install_bootstrap_default()  # client/updater.py on tuf 7, see bench/tuf7_bootstrap.py
     with tempfile.TemporaryDirectory(prefix="bench-check-") as tmp, make_demo(Path(tmp)) as demo:
         for label, keep_alive in SERVERS:
-            demo.ours.server.keep_alive = demo.stock.server.keep_alive = keep_alive
-            ours_times, ours_requests, ours_bytes, transport_bytes = _ours(demo)
-            stock_times, stock_requests, stock_bytes = _stock(demo)
-            ours_paths, stock_paths = demo.ours.requests(), demo.stock.requests()
+            demo.ours.keep_alive = demo.stock.keep_alive = keep_alive
+            ours_times, ours_requests, ours_bytes, transport_bytes, ours_paths = _ours(demo)
+            stock_times, stock_requests, stock_bytes, stock_paths = _stock(demo)
             _report(label, demo.version, ours_times, ours_requests, ours_bytes,
                     stock_times, stock_requests, stock_bytes)  # fmt: skip
             print(f"  ours requested {ours_paths} ({transport_bytes} bytes by its own count)")
-            print(f"  stock requested {stock_paths}")
+            print(f"  stock requested {stock_paths} (each warm check)")
 
 
 def _report(

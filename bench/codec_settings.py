@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
         stock = None
         if not args.no_stock:
             patch = Path(tmp, "stock.patch")
-            stock = run_child("diff", "stock", old, new, patch)
+            stock = run_child("diff", "bsdiff4", old, new, patch)
             rows.append(["bsdiff4 (stock tufup)", stock.size, stock.seconds, stock.peak_mb, ""])
         for name, settings in VARIANTS.items():
             if args.only and name not in args.only:

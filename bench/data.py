@@ -10,7 +10,7 @@ Nothing here is random: the same releases give the same bytes on every machine.
 
 from __future__ import annotations
 
-import os
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -18,10 +18,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from client.archive import write_bundle_tar
+from bench._measure import run_child
+from bench.paths import BENCH_DIR, ROOT
+from client.archive import gzip_file, write_bundle_tar
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = Path(os.environ.get("BENCH_DIR", ROOT / ".bench"))
 # one fixed target so every machine fetches the same files
 PIP_TARGET = [
     "--only-binary=:all:",
@@ -139,21 +139,17 @@ def pair_tars(pair: Pair) -> tuple[Path, Path]:
 
 def codec_fingerprint() -> str:
     """A short hash of client/codec.py: cached patches of ours are remade when it changes."""
-    import hashlib
-
     return hashlib.sha256((ROOT / "client" / "codec.py").read_bytes()).hexdigest()[:12]
 
 
 def patch_file(pair: Pair, codec: str) -> Path:
-    """Where the patch of a pair made by codec ('ours' or 'stock') is cached."""
+    """Where the patch of a pair made by codec ('ours' or 'bsdiff4') is cached."""
     tag = f"ours-{codec_fingerprint()}" if codec == "ours" else codec
     return BENCH_DIR / "patches" / f"{pair.key}-{tag}.patch"
 
 
 def cached_patch(pair: Pair, codec: str) -> Path:
     """The patch of a pair, made (in a fresh process) only if no earlier run left it."""
-    from bench._measure import run_child
-
     path = patch_file(pair, codec)
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -167,8 +163,6 @@ def cached_patch(pair: Pair, codec: str) -> Path:
 
 def gzipped(tar: Path) -> Path:
     """tar.gz of a tar at gzip level 9 (what stock tufup publishes and keeps as patch base)."""
-    from client.archive import gzip_file
-
     out = tar.with_name(tar.name + ".gz")
     if not out.is_file():
         partial = out.with_name(out.name + ".partial")

@@ -1,7 +1,7 @@
 """Download throughput over HTTPS on loopback: our transport against plain ``requests``.
 
 The file is a real 59 MB tar (numpy 2.3.5 unpacked and tarred, see bench/data.py), served by
-the test suite's HTTPS server on 127.0.0.1 (one server, one certificate authority for both).
+bench/loopback.py's HTTPS server on 127.0.0.1 (one server, one certificate authority for both).
 
 * ours: ``client.transport.Transport`` as ngclient drives it for a target download:
   ``download_file(url, signed_length)`` inside ``target(...)`` (resumable partial file,
@@ -22,8 +22,10 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 from bench.data import NUMPY, bundle_tar
+from bench.loopback import LoopbackServer, make_ca
 from bench.table import print_table
 
 TITLE = "download throughput over HTTPS loopback, ours vs plain requests"
@@ -36,7 +38,7 @@ def unavailable() -> str | None:
     return None
 
 
-def _sha256_file(handle) -> str:
+def _sha256_file(handle: BinaryIO) -> str:
     digest = hashlib.sha256()
     while chunk := handle.read(1 << 20):
         digest.update(chunk)
@@ -77,8 +79,6 @@ def plain(url: str, ca_file: Path, work: Path) -> str:
 
 
 def run(quick: bool = False) -> None:
-    from tests.support.https_server import StaticServer, make_test_ca
-
     tar = bundle_tar(NUMPY.new)
     length = tar.stat().st_size
     with open(tar, "rb") as handle:
@@ -87,8 +87,8 @@ def run(quick: bool = False) -> None:
     times: dict[str, list[float]] = {"ours": [], "plain": []}
     with tempfile.TemporaryDirectory(prefix="bench-download-") as tmp:
         work = Path(tmp)
-        ca = make_test_ca(work)
-        server = StaticServer(tar.parent, ca.server_context)
+        ca = make_ca(work)
+        server = LoopbackServer(tar.parent, ca.server_context)
         try:
             url = f"{server.url}/{tar.name}"
             plain(url, ca.ca_file, work)  # warm-up: page cache, TLS code paths

@@ -1,16 +1,16 @@
 """Published demo repositories on an HTTPS loopback server, for the client benchmarks.
 
 Ours: a repository made by ``repo-tools`` (init, one release of examples/demo_app) and an
-install root made by ``update-client setup`` from its archive, configured for the server.
-Stock: the same bundle published by ``tufup.repo.Repository`` and a trusted-metadata folder
-for ``tufup.client.Client``. Both are served by the test suite's HTTPS server
-(tests/support/https_server.py) with a throwaway certificate authority, on 127.0.0.1 only.
+install root made by ``update-client setup`` from its archive, configured for the server, all
+in the project's environment. Stock: the same bundle published by ``tufup.repo.Repository``
+in stock tufup's environment (bench/stock/publish.py) and a client folder whose
+``metadata/root.json`` a ``tufup.client.Client`` starts from. Each repository has its own
+bench/loopback.py server on 127.0.0.1; one throwaway certificate authority signs both.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import shutil
 import subprocess
@@ -19,123 +19,83 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.data import ROOT
+from bench.loopback import LoopbackServer, make_ca
+from bench.paths import ROOT, copy_demo_app
+from bench.stock_env import run_stock
+from bench.tuf7_bootstrap import relay
 
-DEMO_APP = ROOT / "examples" / "demo_app"
 APP = "demo"
 
 
-@dataclass
-class Served:
-    folder: Path
-    server: object  # tests.support.https_server.StaticServer
-    ca_file: Path
-
-    @property
-    def url(self) -> str:
-        return self.server.url  # type: ignore[attr-defined]
-
-    def reset_requests(self) -> None:
-        self.server.requests.clear()  # type: ignore[attr-defined]
-
-    def requests(self) -> list[str]:
-        return list(self.server.requests)  # type: ignore[attr-defined]
-
-    def bytes_served(self) -> int:
-        """Payload bytes of the files the requests since the last reset asked for (404s: 0)."""
-        total = 0
-        for path in self.requests():
-            file = self.folder / path.split("?", 1)[0].lstrip("/")
-            if file.is_file():
-                total += file.stat().st_size
-        return total
-
-
-@dataclass
+@dataclass(frozen=True)
 class Demo:
-    ours: Served
-    install_root: Path
-    config: Path
-    stock: Served
-    stock_metadata: Path  # the stock client's trusted metadata folder (root.json to start)
-    stock_install: Path
-    stock_targets: Path
-    version: str
+    ours: LoopbackServer  # serves our repository (metadata/, targets/)
+    install_root: Path  # made by `update-client setup`
+    config: Path  # its updater_config.json
+    stock: LoopbackServer  # serves stock tufup's repository
+    stock_client: Path  # metadata/root.json to start from; app/ and targets/ are made there
+    ca_file: Path  # the certificate authority of both servers
+    version: str  # the one release, installed on both sides
 
 
-def _bundle(into: Path) -> Path:
-    shutil.copytree(DEMO_APP, into, ignore=shutil.ignore_patterns("__pycache__"))
-    return into
-
-
-def _run(*command: str, cwd: Path) -> str:
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
+def _ours(*command: str, cwd: Path) -> str:
+    """``python -m MODULE ARGS`` in the project's environment, tuf 7's bootstrap= stopgap on."""
+    full = [sys.executable, "-m", "bench.tuf7_bootstrap", *command]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # bench/ itself is not installed
+    result = subprocess.run(full, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    relay(result.stderr)
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {result.stderr.strip()}")
+        detail = result.stderr.strip().splitlines()[-3:]
+        raise RuntimeError(f"python -m {' '.join(command)} failed: {' / '.join(detail)}")
     return result.stdout
 
 
 def _publish_ours(work: Path) -> tuple[Path, str]:
     repo, keys = work / "repo", work / "keys"
-    tools = [sys.executable, "-m", "repo_tools", "--repo", str(repo), "--keys", str(keys)]
-    _run(*tools, "init", "--app-name", APP, cwd=work)
-    bundle = _bundle(work / "bundle")
-    out = _run(*tools, "release", "--bump", "minor", "--bundle", str(bundle), cwd=work)
+    tools = ["repo_tools", "--repo", str(repo), "--keys", str(keys)]
+    _ours(*tools, "init", "--app-name", APP, cwd=work)
+    bundle = copy_demo_app(work / "bundle")
+    out = _ours(*tools, "release", "--bump", "minor", "--bundle", str(bundle), cwd=work)
     version = out.strip().splitlines()[-1].split()[-1]
     return repo, version
 
 
 def _publish_stock(work: Path, version: str) -> Path:
-    from tufup.repo import Repository
-
-    logging.getLogger("tufup").setLevel(logging.ERROR)
-    previous = Path.cwd()
-    os.chdir(work)  # tufup keeps its config file in the working directory
-    try:
-        repository = Repository(app_name=APP, repo_dir=work / "repo", keys_dir=work / "keys")
-        repository.initialize()
-        repository.add_bundle(new_bundle_dir=_bundle(work / "bundle"), new_version=version)
-        repository.publish_changes(private_key_dirs=[work / "keys"])
-    finally:
-        os.chdir(previous)
-    return work / "repo"
+    bundle = copy_demo_app(work / "bundle")
+    return Path(run_stock("publish", work, bundle, version, APP, timeout=300)["repo"])
 
 
 @contextlib.contextmanager
 def demo(tmp: Path) -> Iterator[Demo]:
     """Both repositories published and served, our install root set up at the release."""
-    from tests.support.https_server import StaticServer, make_test_ca
-
     tmp = tmp.resolve()
-    ca = make_test_ca(tmp)
+    ca = make_ca(tmp)
     (tmp / "ours").mkdir()
     (tmp / "stock").mkdir()
     ours_repo, version = _publish_ours(tmp / "ours")
     stock_repo = _publish_stock(tmp / "stock", version)
-    ours_server = StaticServer(ours_repo, ca.server_context)
-    stock_server = StaticServer(stock_repo, ca.server_context)
-    try:
+    with contextlib.ExitStack() as servers:
+        ours = LoopbackServer(ours_repo, ca.server_context)
+        servers.callback(ours.close)
+        stock = LoopbackServer(stock_repo, ca.server_context)
+        servers.callback(stock.close)
         root = tmp / "install"
         (archive,) = (ours_repo / "targets").glob(f"*.{APP}-{version}.tar.gz")
-        _run(
-            sys.executable, "-m", "client.cli", "setup", "--install-root", str(root),
-            "--from", str(archive), "--server", f"{ours_server.url}/metadata",
-            f"{ours_server.url}/targets", "--ca-bundle", str(ca.ca_file),
+        _ours(
+            "client.cli", "setup", "--install-root", str(root), "--from", str(archive),
+            "--server", f"{ours.url}/metadata", f"{ours.url}/targets",
+            "--ca-bundle", str(ca.ca_file),
             cwd=tmp,
         )  # fmt: skip
-        stock_meta = tmp / "stock-client" / "metadata"
-        stock_meta.mkdir(parents=True)
-        shutil.copyfile(stock_repo / "metadata" / "root.json", stock_meta / "root.json")
+        stock_client = tmp / "stock-client"
+        (stock_client / "metadata").mkdir(parents=True)
+        shutil.copyfile(stock_repo / "metadata" / "root.json", stock_client / "metadata/root.json")
         yield Demo(
-            ours=Served(ours_repo, ours_server, ca.ca_file),
+            ours=ours,
             install_root=root,
             config=root / "updater_config.json",
-            stock=Served(stock_repo, stock_server, ca.ca_file),
-            stock_metadata=stock_meta,
-            stock_install=tmp / "stock-client" / "app",
-            stock_targets=tmp / "stock-client" / "targets",
+            stock=stock,
+            stock_client=stock_client,
+            ca_file=ca.ca_file,
             version=version,
         )
-    finally:
-        ours_server.close()
-        stock_server.close()

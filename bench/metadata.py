@@ -1,9 +1,10 @@
 """Metadata growth: targets metadata size and update-check bytes at 10, 100 and 1000 releases.
 
-Three series, built side by side in one run (bench/_metadata_worker.py, one process each,
-run concurrently: only sizes are measured here, never time): our publisher keeping every
-release, our publisher with retention (``keep_releases`` applied at each release, as
-``repo-tools prune --keep`` does), and stock tufup's ``Repository`` (no pruning). Check bytes
+Three series, built side by side in one run (one process each, run concurrently: only sizes
+are measured here, never time): our publisher keeping every release, our publisher with
+retention (``keep_releases`` applied at each release, as ``repo-tools prune --keep`` does),
+both in the project's environment (bench/_metadata_worker.py), and stock tufup's
+``Repository`` (no pruning) in its own environment (bench/stock/series.py). Check bytes
 are what python-tuf's client downloads (payload bytes, HTTP headers excluded): the check that
 finds a new release (timestamp, snapshot, targets) and an up-to-date check (probe for the
 next root version, which 404s, and timestamp).
@@ -18,7 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.data import ROOT
+from bench.paths import ROOT, copy_demo_app
+from bench.stock_env import stock_command, stock_env
 from bench.table import print_table
 
 TITLE = "metadata growth: targets metadata and update-check bytes vs number of releases"
@@ -33,6 +35,21 @@ def unavailable() -> str | None:
     return None
 
 
+def _command(series: str, work: Path, checkpoints: list[int]) -> list[str]:
+    """Ours in the project's environment; stock in stock tufup's, with the demo bundle copied."""
+    if series == "stock":
+        copy_demo_app(work / "bundle")
+        return stock_command("series", work, *checkpoints)
+    return [
+        sys.executable,
+        "-m",
+        "bench._metadata_worker",
+        series,
+        str(work),
+        *map(str, checkpoints),
+    ]
+
+
 def collect(checkpoints: list[int]) -> dict[tuple[str, int], dict]:
     results: dict[tuple[str, int], dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-metadata-") as tmp:
@@ -40,19 +57,17 @@ def collect(checkpoints: list[int]) -> dict[tuple[str, int], dict]:
         for series in SERIES:
             work = Path(tmp, series)
             work.mkdir()
+            command = _command(series, work, checkpoints)
+            env = stock_env() if series == "stock" else None
             procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "bench._metadata_worker", series, str(work)]
-                    + [str(n) for n in checkpoints],
-                    cwd=ROOT,
-                    stdout=subprocess.PIPE,
-                    text=True,
-                )
+                subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env)
             )
         for series, proc in zip(SERIES, procs, strict=True):
             out, _ = proc.communicate(timeout=1200)
             if proc.returncode != 0:
-                raise RuntimeError(f"series {series} failed (exit {proc.returncode})")
+                raise RuntimeError(
+                    f"series {series} failed (exit {proc.returncode}); its error is printed above"
+                )
             for line in out.splitlines():
                 row = json.loads(line)
                 results[row["series"], row["releases"]] = row
