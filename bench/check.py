@@ -23,7 +23,6 @@ from bench.fixtures import APP, Demo
 from bench.fixtures import demo as make_demo
 from bench.stock_env import run_stock
 from bench.table import print_table
-from bench.tuf7_bootstrap import install as install_bootstrap_default
 
 TITLE = "warm up-to-date update check over HTTPS loopback"
 REPEAT = 20
@@ -95,7 +94,6 @@ SERVERS = (
 
 
 def run(quick: bool = False) -> None:
-    install_bootstrap_default()  # client/updater.py on tuf 7, see bench/tuf7_bootstrap.py
     with tempfile.TemporaryDirectory(prefix="bench-check-") as tmp, make_demo(Path(tmp)) as demo:
         for label, keep_alive in SERVERS:
             demo.ours.keep_alive = demo.stock.keep_alive = keep_alive

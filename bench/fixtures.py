@@ -22,7 +22,6 @@ from pathlib import Path
 from bench.loopback import LoopbackServer, make_ca
 from bench.paths import ROOT, copy_demo_app
 from bench.stock_env import run_stock
-from bench.tuf7_bootstrap import relay
 
 APP = "demo"
 
@@ -39,11 +38,10 @@ class Demo:
 
 
 def _ours(*command: str, cwd: Path) -> str:
-    """``python -m MODULE ARGS`` in the project's environment, tuf 7's bootstrap= stopgap on."""
-    full = [sys.executable, "-m", "bench.tuf7_bootstrap", *command]
+    """``python -m MODULE ARGS`` in the project's environment."""
+    full = [sys.executable, "-m", *command]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # bench/ itself is not installed
     result = subprocess.run(full, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    relay(result.stderr)
     if result.returncode != 0:
         detail = result.stderr.strip().splitlines()[-3:]
         raise RuntimeError(f"python -m {' '.join(command)} failed: {' / '.join(detail)}")
