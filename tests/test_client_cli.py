@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.client_support import Publisher, run_client, server_entry
+from tests.support.install import run_client, server_entry
+from tests.support.publisher import Publisher
 
 
 def run(*args: str, root: Path | None = None) -> subprocess.CompletedProcess:

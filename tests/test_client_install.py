@@ -22,7 +22,7 @@ from client.archive import UnsafeArchiveError, write_bundle_tar
 from client.history import append, read
 from client.install import InstallError, place_version, prune_versions, setup
 from client.layout import Layout
-from tests.client_support import write_app
+from tests.support.bundles import write_app
 
 ROOT_JSON = json.dumps({"signed": {"_type": "root", "version": 1}, "signatures": []})
 

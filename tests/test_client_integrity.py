@@ -16,7 +16,7 @@ from pathlib import Path
 
 from client.integrity import compare_tree, repair_tree
 from client.layout import Layout
-from tests.client_support import run_client as run
+from tests.support.install import run_client as run
 
 
 def make_tree(root: Path) -> Path:

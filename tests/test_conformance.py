@@ -10,13 +10,9 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.security_support import (
-    Published,
-    answer,
-    local_file,
-    published_fixture,  # noqa: F401 - fixture
-)
+from tests.support.hostile_servers import answer, local_file
 from tests.support.https_server import StaticServer
+from tests.support.publisher import Published
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -13,18 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.security_support import (
-    Gate,
-    World,
-    answer,
-    launch,
-    local_file,
-    published_fixture,  # noqa: F401 - fixture
-    reset_connection,
-    serve_ranges,
-    tree_digest,
-    world_fixture,  # noqa: F401 - fixture
-)
+from tests.support.files import tree_digest
+from tests.support.hostile_servers import Gate, answer, local_file, reset_connection, serve_ranges
+from tests.support.install import launch
+from tests.support.world import World
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -26,16 +26,10 @@ import time
 
 import pytest
 
-from tests.security_support import (
-    Gate,
-    World,
-    launch,
-    local_file,
-    published_fixture,  # noqa: F401 - fixture
-    serve_ranges,
-    tree_digest,
-    world_fixture,  # noqa: F401 - fixture
-)
+from tests.support.files import tree_digest
+from tests.support.hostile_servers import Gate, local_file, serve_ranges
+from tests.support.install import launch
+from tests.support.world import World
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.client_support import Publisher, install_root, repo_tools
-from tests.client_support import run_client as client
-from tests.publisher_support import run_tools
-from tests.security_support import launch
+from tests.support.install import install_root, launch
+from tests.support.install import run_client as client
+from tests.support.publisher import Publisher, run_tools, tools_ok
 
 
 def last_history(root: Path) -> dict:
@@ -21,7 +20,7 @@ def test_users_of_a_withdrawn_release_switch_back_then_get_the_fix(installed_app
     publisher.release("--bump", "minor")
     assert client(root, "update").returncode == 0 and layout.current_version() == "1.1.0"
 
-    repo_tools(publisher.repo, publisher.keys, "yank", "1.1.0", "--reason", "orders sent twice")
+    tools_ok(publisher.repo, publisher.keys, "yank", "1.1.0", "--reason", "orders sent twice")
     offered = client(root, "--json", "check")
     assert offered.returncode == 0, offered.stderr
     update = json.loads(offered.stdout)["update"]
@@ -64,7 +63,7 @@ def test_without_an_older_version_on_disk_the_good_release_is_downloaded(
     server = https_server(publisher.repo)
     root = tmp_path / "install"
     layout = install_root(root, publisher, "1.1.0", [server.url], test_ca.ca_file)
-    repo_tools(publisher.repo, publisher.keys, "yank", "1.1.0", "--reason", "bad fills")
+    tools_ok(publisher.repo, publisher.keys, "yank", "1.1.0", "--reason", "bad fills")
 
     result = client(root, "--json", "update")
     assert result.returncode == 0, result.stderr
@@ -73,7 +72,7 @@ def test_without_an_older_version_on_disk_the_good_release_is_downloaded(
     assert last_history(root)["event"] == "installed"
 
     # 1.0.0 withdrawn too: nowhere to go, and every check says so
-    repo_tools(publisher.repo, publisher.keys, "yank", "1.0.0", "--reason", "stale prices")
+    tools_ok(publisher.repo, publisher.keys, "yank", "1.0.0", "--reason", "stale prices")
     for command in ("check", "update", "check"):  # the third answers from the up-to-date memo
         stranded = client(root, command)
         assert stranded.returncode == 2, stranded.stderr
