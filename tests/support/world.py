@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 from client.layout import Layout
 from tests.support.files import tree_digest
 from tests.support.hostile_servers import Handler
-from tests.support.install import install_root, launch, server_entry
+from tests.support.install import client_command, install_root, launch, run_client, server_entry
 from tests.support.publisher import Published, Publisher
 
 
@@ -93,12 +92,15 @@ class World:
         finally:
             self.hook = hook
 
-    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        command = [
-            sys.executable, "-c", "from client.cli import main; main()",
-            "--config", str(self.layout.config_file), *args,
-        ]  # fmt: skip
-        return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    def cli_command(self, *args: str) -> list[str]:
+        """The command line of `update-client --config CONFIG ARGS...` for this install."""
+        return client_command("--config", str(self.layout.config_file), *args)
+
+    def cli(self, *args: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess:
+        """`update-client --config CONFIG ARGS...` as a real subprocess (kwargs go to run)."""
+        return run_client(
+            None, "--config", str(self.layout.config_file), *args, timeout=timeout, **kwargs
+        )
 
     def fails(self, words: tuple[str, ...], kind: str | None = None) -> tuple[Any, list]:
         """Run an update in-process: it must fail with an error event naming `words`."""
