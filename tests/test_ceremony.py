@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.publisher_support import make_bundle, run_tools, tree_digest
+from tests.support.bundles import make_bundle
+from tests.support.publisher import published_digest, run_tools
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def root_of(repo: Path) -> dict:
 def test_rotation_needs_a_threshold_of_root_holders(threshold_repo, tmp_path: Path) -> None:
     repo, keys, vault = threshold_repo
     old_timestamp_key = root_of(repo)["roles"]["timestamp"]["keyids"]
-    before = tree_digest(repo)
+    before = published_digest(repo)
     started = run_tools(repo, keys, "rotate-key", "timestamp")
     assert started.returncode == 1 and "0/2 signatures" in started.stdout
     assert (
@@ -41,7 +42,7 @@ def test_rotation_needs_a_threshold_of_root_holders(threshold_repo, tmp_path: Pa
     )
     early = run_tools(repo, keys, "ceremony", "finish")
     assert early.returncode == 1 and "not enough signatures" in early.stderr
-    assert tree_digest(repo) == before  # nothing published before the threshold is met
+    assert published_digest(repo) == before  # nothing published before the threshold is met
 
     outsider = tmp_path / "outsider.pem"
     assert run_tools(repo, keys, "keygen", "--out", str(outsider)).returncode == 0
@@ -120,18 +121,18 @@ def test_finish_refuses_a_draft_overtaken_by_a_newer_root(threshold_repo) -> Non
         assert signed.returncode == 0, signed.stderr
     shutil.copytree(vault, keys / "offline")  # a refresh with the root keys at hand: root v2
     assert run_tools(repo, keys, "refresh", "--force").returncode == 0
-    before = tree_digest(repo)
+    before = published_digest(repo)
     result = run_tools(repo, keys, "ceremony", "finish")
     assert result.returncode == 1 and "root changed since this ceremony began" in result.stderr
-    assert tree_digest(repo) == before
+    assert published_digest(repo) == before
 
 
 def test_a_rotation_that_cannot_sign_is_abandoned_cleanly(threshold_repo) -> None:
     repo, keys, vault = threshold_repo
     shutil.copytree(vault, keys / "offline")
     (keys / "offline" / "root-1.pem").chmod(0o644)  # other users could read it: refused
-    before = tree_digest(repo)
+    before = published_digest(repo)
     result = run_tools(repo, keys, "rotate-key", "timestamp")
     assert result.returncode == 1 and "the rotation was abandoned" in result.stderr
-    assert tree_digest(repo) == before
+    assert published_digest(repo) == before
     assert not (repo / "ceremony").exists() and not list(keys.rglob("*.next.pem"))

@@ -15,7 +15,8 @@ import pytest
 
 from client import Updater
 from client.history import read as read_history
-from tests.client_support import Publisher, install_root, server_entry
+from tests.support.install import install_root, server_entry
+from tests.support.publisher import Publisher
 
 
 @pytest.fixture

@@ -23,7 +23,8 @@ from client.extract import UnsafeArchiveError
 from client.history import append, read
 from client.install import InstallError, place_version, prune_versions, setup
 from client.layout import Layout
-from tests.client_support import write_app
+from tests.support.bundles import write_app
+from tests.support.install import run_client
 
 ROOT_JSON = json.dumps({"signed": {"_type": "root", "version": 1}, "signatures": []})
 
@@ -261,11 +262,7 @@ def test_second_process_is_told_busy(root: Layout) -> None:
         updater.lock_timeout = 0.3
         with pytest.raises(BusyError, match="another updater"):
             updater.rollback("1.0.0")
-        cli = subprocess.run(
-            [sys.executable, "-m", "client.cli", "--install-root", str(root.root), "rollback"],
-            capture_output=True,
-            text=True,
-        )
+        cli = run_client(root.root, "rollback")
         assert cli.returncode == 3, cli.stderr
         assert "another updater" in cli.stderr
     finally:

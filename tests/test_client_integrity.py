@@ -10,13 +10,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from client.integrity import compare_tree, repair_tree
-from client.layout import Layout
-from tests.client_support import run_client as run
+from tests.support.install import launch, run_client
 
 
 def make_tree(root: Path) -> Path:
@@ -85,34 +82,28 @@ def test_an_interrupted_repair_is_finished_by_the_next(tmp_path: Path) -> None:
     assert compare_tree(reference, installed).intact
 
 
-def launch(layout: Layout) -> str:
-    command = [sys.executable, str(layout.root / "current" / "app.py")]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    return result.stdout.strip() + result.stderr
-
-
 def test_verify_reports_damage_and_repair_puts_the_signed_files_back(installed_app) -> None:
     layout = installed_app.layout
-    assert run(layout.root, "verify").returncode == 0
+    assert run_client(layout.root, "verify").returncode == 0
     version_dir = layout.version_dir("1.0.0")
     data = version_dir / "lib" / "data.bin"
     original = data.read_bytes()
     data.write_bytes(original[:-1] + b"!")
     (version_dir / "app.py").unlink()
-    assert "No such file" in launch(layout)
+    assert "No such file" in launch(layout.root, check=False)
 
-    damaged = run(layout.root, "--json", "verify")
+    damaged = run_client(layout.root, "--json", "verify")
     assert damaged.returncode == 6, damaged.stderr
     report = json.loads(damaged.stdout)
     assert report["missing"] == ["app.py"] and report["modified"] == ["lib/data.bin"]
     assert not report["intact"]
 
-    repaired = run(layout.root, "verify", "--repair")
+    repaired = run_client(layout.root, "verify", "--repair")
     assert repaired.returncode == 0, repaired.stderr
     assert "repaired (2)" in repaired.stdout
     assert data.read_bytes() == original
-    assert launch(layout).startswith("app 1.0.0")
-    assert run(layout.root, "verify").returncode == 0
+    assert launch(layout.root, check=False).startswith("app 1.0.0")
+    assert run_client(layout.root, "verify").returncode == 0
     events = [record["event"] for record in map(json.loads, layout.history_file.open())]
     assert events[-3:] == ["verified", "repaired", "verified"]
 
@@ -122,10 +113,10 @@ def test_repair_downloads_the_archive_when_no_tar_is_cached(installed_app) -> No
     layout.base_tar("demo", "1.0.0").unlink()
     (layout.version_dir("1.0.0") / "app.py").write_text("print('tampered')\n")
     server.requests.clear()
-    result = run(layout.root, "verify", "--repair")
+    result = run_client(layout.root, "verify", "--repair")
     assert result.returncode == 0, result.stderr
     assert any(path.endswith("demo-1.0.0.tar.gz") for path in server.requests)
-    assert launch(layout).startswith("app 1.0.0")
+    assert launch(layout.root, check=False).startswith("app 1.0.0")
     assert layout.base_tar("demo", "1.0.0").is_file()  # the patch base is back too
 
 
@@ -134,7 +125,7 @@ def test_verify_without_the_server_is_a_clear_error_and_changes_nothing(installe
     app = layout.version_dir("1.0.0") / "app.py"
     app.write_text("print('tampered')\n")
     server.close()
-    result = run(layout.root, "verify", "--repair")
+    result = run_client(layout.root, "verify", "--repair")
     assert result.returncode == 1
     assert "error:" in result.stderr and "Traceback" not in result.stderr
     assert app.read_text() == "print('tampered')\n"

@@ -7,7 +7,7 @@ from dataclasses import replace
 from client.events import Method
 from client.planning import no_update_message, plan_update, up_to_date_key
 from client.selection import Catalog
-from tests.test_client_selection import edge, release
+from tests.support.catalog import edge, release
 
 
 def catalog_of(*releases, patches=()) -> Catalog:

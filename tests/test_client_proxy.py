@@ -9,8 +9,9 @@ import pytest
 from client import Updater
 from client.settings import SettingsError, from_dict
 from client.transport import Transport
-from tests.client_support import Publisher, install_root
 from tests.support.connect_proxy import ConnectProxy
+from tests.support.install import install_root
+from tests.support.publisher import Publisher
 
 
 def test_update_through_an_explicit_proxy(tmp_path: Path, https_server, test_ca) -> None:

@@ -13,7 +13,9 @@ from tuf.api.metadata import Metadata
 
 from client import UpdateError, Updater
 from repo_tools.keys import load as load_key
-from tests.client_support import Publisher, install_root, repo_tools, write_app
+from tests.support.bundles import write_app
+from tests.support.install import install_root
+from tests.support.publisher import Publisher, release_bundle
 
 RESTARTING_APP = """\
 import json, os, pathlib, sys
@@ -31,9 +33,7 @@ def test_restart_runs_the_new_version(tmp_path, https_server, test_ca) -> None:
     for args in (("--version", "1.0.0"), ("--bump", "patch")):
         write_app(publisher.bundle, " ".join(args))
         (publisher.bundle / "app.py").write_text(RESTARTING_APP)
-        repo_tools(
-            publisher.repo, publisher.keys, "release", "--bundle", str(publisher.bundle), *args
-        )
+        release_bundle(publisher.repo, publisher.keys, publisher.bundle, *args)
     server = https_server(publisher.repo)
     layout = install_root(tmp_path / "install", publisher, "1.0.0", [server.url], test_ca.ca_file)
     assert Updater.from_config(install_root=layout.root).update() == "1.0.1"

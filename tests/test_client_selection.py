@@ -7,37 +7,16 @@ from types import SimpleNamespace
 
 from packaging.version import Version
 
-from client.formats import ArchiveInfo, PatchInfo, archive_name, patch_name
+from client.formats import ArchiveInfo, archive_name
 from client.layout import State, startup_decision
+from client.planning import next_check_time
 from client.selection import (
-    PatchEdge,
-    Release,
     catalog,
     choose_replacement,
     choose_update,
     plan_patch_chain,
 )
-from client.updater import next_check_time
-
-
-def release(version: str, required: bool = False, length: int = 1000) -> Release:
-    info = ArchiveInfo(
-        app="app",
-        version=version,
-        channel="stable",
-        tar_size=1,
-        tar_sha256="0" * 64,
-        unpacked_size=1,
-        published="2026-01-01T00:00:00Z",
-        required=required,
-    )
-    return Release(archive_name("app", version), length, info)
-
-
-def edge(base: str, version: str, length: int) -> PatchEdge:
-    info = PatchInfo(app="app", version=version, base=base, codec="hdiffpatch-lzma2")
-    return PatchEdge(patch_name("app", base, version), length, info)
-
+from tests.support.catalog import edge, release
 
 RELEASES = [release(v) for v in ("1.0.0", "1.1.0", "1.2.0", "1.3.0b1", "1.3.0rc1", "1.4.0a1")]
 

@@ -10,7 +10,8 @@ from tuf.api import exceptions
 
 from client import Updater
 from client.transport import InsecureURLError, Transport
-from tests.client_support import Publisher, install_root
+from tests.support.install import install_root
+from tests.support.publisher import Publisher
 
 BODY = bytes(range(256)) * 4096  # 1 MiB
 

@@ -12,15 +12,10 @@ from urllib.parse import quote
 import pytest
 from tuf.api.metadata import Metadata
 
-from tests.security_support import (
-    Published,
-    answer,
-    local_file,
-    published_fixture,  # noqa: F401 - fixture
-    resign_md,
-    signer,
-)
+from tests.support.hostile_servers import answer, local_file
 from tests.support.https_server import StaticServer
+from tests.support.publisher import Published
+from tests.support.signing import resign_md, signer
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -10,14 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.client_support import write_app
-from tests.security_support import (
-    World,
-    bundle_tar,
-    publish_archive,
-    published_fixture,  # noqa: F401 - fixture
-    world_fixture,  # noqa: F401 - fixture
-)
+from tests.support.bundles import write_app
+from tests.support.install import launch
+from tests.support.signing import bundle_tar, publish_archive
+from tests.support.world import World
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -125,6 +121,5 @@ def test_signed_archive_without_hostile_members_installs(world: World) -> None:
     _attack(world, None, unpacked_delta=0)
     updater, _ = world.updater()
     assert updater.update() == "2.0.0"
-    from tests.security_support import launch
 
     assert launch(world.root).startswith("app 2.0.0")

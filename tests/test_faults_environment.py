@@ -7,24 +7,15 @@ import os
 import resource
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.security_support import (
-    Gate,
-    World,
-    answer,
-    launch,
-    local_file,
-    published_fixture,  # noqa: F401 - fixture
-    reset_connection,
-    serve_ranges,
-    tree_digest,
-    world_fixture,  # noqa: F401 - fixture
-)
+from tests.support.files import tree_digest
+from tests.support.hostile_servers import Gate, answer, local_file, reset_connection, serve_ranges
+from tests.support.install import launch
+from tests.support.world import World
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -110,11 +101,7 @@ def test_disk_full_simulated_with_rlimit(world: World) -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
 
-    command = [
-        sys.executable, "-c", "from client.cli import main; main()",
-        "--config", str(world.layout.config_file), "update",
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, preexec_fn=limit)
+    result = world.cli("update", timeout=120, preexec_fn=limit)
     assert result.returncode == 1, result.stderr
     assert "disk full (file too large" in result.stderr.lower()
     world.assert_nothing_installed(("disk full", "file too large"))
@@ -203,15 +190,12 @@ def test_two_processes_update_one_install_root(world: World) -> None:
 
     world.hook = hook
     world.configure(read_timeout_seconds=90, deadline_seconds=120)
-    command = [
-        sys.executable, "-c", "from client.cli import main; main()",
-        "--config", str(world.layout.config_file), "--json", "update",
-    ]  # fmt: skip
+    command = world.cli_command("--json", "update")
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert gate.reached.wait(60)
         started = time.monotonic()
-        second = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        second = world.cli("--json", "update", timeout=60)
         assert second.returncode == 3, second.stderr  # busy, after waiting its lock timeout
         assert "another updater is working on" in second.stderr
         assert json.loads(second.stdout)["kind"] == "busy"
@@ -221,17 +205,14 @@ def test_two_processes_update_one_install_root(world: World) -> None:
         gate.release.set()
     out, err = first.communicate(timeout=60)
     assert first.returncode == 0, err
-    third = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    third = world.cli("--json", "update", timeout=60)
     assert third.returncode == 2  # nothing left to do: one consistent install
     assert world.layout.kept_versions() == ["1.0.0", "1.1.0"]
     assert launch(world.root).startswith("app 1.1.0")
 
 
 def test_two_processes_started_together_both_end_consistent(world: World) -> None:
-    command = [
-        sys.executable, "-c", "from client.cli import main; main()",
-        "--config", str(world.layout.config_file), "update",
-    ]  # fmt: skip
+    command = world.cli_command("update")
     procs = [
         subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)
     ]

@@ -26,16 +26,10 @@ import time
 
 import pytest
 
-from tests.security_support import (
-    Gate,
-    World,
-    launch,
-    local_file,
-    published_fixture,  # noqa: F401 - fixture
-    serve_ranges,
-    tree_digest,
-    world_fixture,  # noqa: F401 - fixture
-)
+from tests.support.files import tree_digest
+from tests.support.hostile_servers import Gate, local_file, serve_ranges
+from tests.support.install import launch
+from tests.support.world import World
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -203,19 +197,18 @@ def test_kill_9_then_launch_then_update(world: World, expected, point, path, whe
     if path == "full":
         world.layout.base_tar("demo", "1.0.0").unlink()
     world.configure(read_timeout_seconds=60, deadline_seconds=120)
-    base = [sys.executable]
     gate = Gate()
     if where[0] == "bytes":
         world.hook = _stall_hook(world, where[1], where[2], gate)
-        command = [*base, "-c", "from client.cli import main; main()"]
+        command = world.cli_command("update")
     else:
         shim = world.tmp / "shim.py"
         shim.write_text(SHIM)
         _, target, when, match, nth = where
         spec = {"target": target, "when": when, "match": match, "nth": nth}
         world.hook = serve_ranges(world.repo)
-        command = [*base, str(shim), json.dumps(spec)]
-    command += ["--config", str(world.layout.config_file), "update"]
+        command = [sys.executable, str(shim), json.dumps(spec)]
+        command += ["--config", str(world.layout.config_file), "update"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         if where[0] == "bytes":

@@ -23,7 +23,8 @@ from moto import server as moto_server
 from repo_tools.object_store import check_endpoint_url, parse_bucket_address
 from repo_tools.publish import IMMUTABLE, cache_control, named_by_content
 from repo_tools.repository import RepoError
-from tests.publisher_support import make_bundle, run_tools, tree_digest
+from tests.support.bundles import make_bundle
+from tests.support.publisher import published_digest, run_tools
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Store:
     client: object
 
     def digest(self, bucket: str, prefix: str) -> dict[str, str]:
-        """Every object under prefix and its sha256, keyed like tree_digest()."""
+        """Every object under prefix and its sha256, keyed like published_digest()."""
         found = {}
         pages = self.client.get_paginator("list_objects_v2")
         for page in pages.paginate(Bucket=bucket, Prefix=prefix):
@@ -88,7 +89,7 @@ def test_publish_uploads_everything_with_cache_headers_and_skips_unchanged_files
     to = ("--to", "s3://updates/bot/stable", "--endpoint-url", store.endpoint)
     first = run_tools(repo, keys, "publish", *to)
     assert first.returncode == 0, first.stderr
-    assert store.digest("updates", "bot/stable/") == tree_digest(repo)
+    assert store.digest("updates", "bot/stable/") == published_digest(repo)
     timestamp = store.client.head_object(Bucket="updates", Key="bot/stable/metadata/timestamp.json")
     assert timestamp["CacheControl"] == "no-cache"
     assert timestamp["ContentType"] == "application/json"
@@ -105,7 +106,7 @@ def test_publish_uploads_everything_with_cache_headers_and_skips_unchanged_files
     store.client.put_object(Bucket="updates", Key="bot/stable/metadata/1.root.json", Body=stray)
     repaired = run_tools(repo, keys, "publish", *to)
     assert "published 1 changed file(s)" in repaired.stdout
-    assert store.digest("updates", "bot/stable/") == tree_digest(repo)
+    assert store.digest("updates", "bot/stable/") == published_digest(repo)
 
     make_bundle(bundle, "two")
     assert (
@@ -120,7 +121,7 @@ def test_publish_uploads_everything_with_cache_headers_and_skips_unchanged_files
     beside = store.client.get_object(Bucket="updates", Key="bot/stable/index.html")
     assert beside["Body"].read() == b"<h1>bot</h1>"
     store.client.delete_object(Bucket="updates", Key="bot/stable/index.html")
-    assert store.digest("updates", "bot/stable/") == tree_digest(repo)
+    assert store.digest("updates", "bot/stable/") == published_digest(repo)
 
 
 def test_release_and_refresh_publish_to_the_configured_bucket(store: Store, released) -> None:
@@ -131,7 +132,7 @@ def test_release_and_refresh_publish_to_the_configured_bucket(store: Store, rele
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "0.1.1"  # stdout stays the version alone, for scripts
     assert "published" in result.stderr
-    assert store.digest("updates", "bot/") == tree_digest(repo)
+    assert store.digest("updates", "bot/") == published_digest(repo)
 
     before = store.digest("updates", "bot/")
     make_bundle(bundle, "three")
@@ -143,14 +144,14 @@ def test_release_and_refresh_publish_to_the_configured_bucket(store: Store, rele
 
     refreshed = run_tools(repo, keys, "refresh", "--force")
     assert refreshed.returncode == 0, refreshed.stderr
-    assert store.digest("updates", "bot/") == tree_digest(repo)
+    assert store.digest("updates", "bot/") == published_digest(repo)
 
     # root keys away: refresh re-signs and uploads what it can, then fails naming root
     shutil.move(keys / "offline", keys.parent / "vault")
     blocked = run_tools(repo, keys, "refresh", "--force")
     assert blocked.returncode == 1 and "root expires" in blocked.stderr
     assert "timestamp" in blocked.stdout
-    assert store.digest("updates", "bot/") == tree_digest(repo)
+    assert store.digest("updates", "bot/") == published_digest(repo)
 
 
 def test_a_failed_upload_after_a_release_keeps_the_release_and_says_what_to_do(
@@ -201,12 +202,12 @@ def test_publish_failures_are_clear_and_change_nothing(
         endpoint = "http://updates.example.org"
     elif case == "no bucket name":
         bucket = "s3:///bot"
-    before = tree_digest(repo)
+    before = published_digest(repo)
     result = run_tools(repo, keys, "publish", "--to", bucket, "--endpoint-url", endpoint)
     assert result.returncode == 1, result.stdout + result.stderr
     assert fragment in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
-    assert tree_digest(repo) == before
+    assert published_digest(repo) == before
 
 
 def test_invalid_publishing_settings_name_the_key(released) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from repo_tools.git_tag import tag_name
-from tests.publisher_support import make_bundle, run_tools, tree_digest
+from tests.support.bundles import make_bundle
+from tests.support.publisher import published_digest, run_tools
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Release Bot",
@@ -87,10 +88,10 @@ def test_outside_a_git_work_tree_the_error_says_so(tmp_path: Path) -> None:
 def test_an_invalid_template_stops_the_release_before_anything_changes(tmp_path: Path) -> None:
     repo, keys = init_with_tagging(tmp_path, "v {version}")
     bundle = make_bundle(tmp_path / "bundle")
-    before = tree_digest(repo)
+    before = published_digest(repo)
     result = run_tools(repo, keys, "release", "--bundle", str(bundle), "--bump", "patch")
     assert result.returncode == 1 and "not a valid git tag" in result.stderr
-    assert tree_digest(repo) == before
+    assert published_digest(repo) == before
 
 
 def test_tag_names() -> None:

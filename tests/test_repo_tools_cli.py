@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.publisher_support import make_bundle, run_tools, tools_command, tree_digest
+from tests.support.bundles import make_bundle
+from tests.support.publisher import published_digest, release_bundle, run_tools, tools_command
 
 
 @pytest.fixture
@@ -24,12 +25,6 @@ def repo_env(tmp_path: Path) -> tuple[Path, Path, Path]:
     )
     assert result.returncode == 0, result.stderr
     return repo, keys, make_bundle(tmp_path / "bundle")
-
-
-def release(repo: Path, keys: Path, bundle: Path, *args: str) -> str:
-    result = run_tools(repo, keys, "release", "--bundle", str(bundle), *args)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
 
 
 def test_init_creates_keys_outside_repository_and_refuses_overwrite(repo_env) -> None:
@@ -69,12 +64,12 @@ def test_init_refuses_git_trackable_keys(tmp_path: Path) -> None:
 
 def test_release_sequence_with_channels_hotfix_and_promotion(repo_env) -> None:
     repo, keys, bundle = repo_env
-    assert release(repo, keys, bundle, "--bump", "major") == "1.0.0"
+    assert release_bundle(repo, keys, bundle, "--bump", "major") == "1.0.0"
     make_bundle(bundle, "beta")
-    assert release(repo, keys, bundle, "--bump", "minor", "--channel", "beta") == "1.1.0b1"
+    assert release_bundle(repo, keys, bundle, "--bump", "minor", "--channel", "beta") == "1.1.0b1"
     make_bundle(bundle, "hotfix")
-    assert release(repo, keys, bundle, "--bump", "patch", "--notes", "fix") == "1.0.1"
-    assert release(repo, keys, bundle, "--channel", "stable") == "1.1.0"
+    assert release_bundle(repo, keys, bundle, "--bump", "patch", "--notes", "fix") == "1.0.1"
+    assert release_bundle(repo, keys, bundle, "--channel", "stable") == "1.1.0"
     status = json.loads(run_tools(repo, keys, "status", "--json").stdout)
     assert status["latest"] == {"stable": "1.1.0", "beta": "1.1.0", "alpha": "1.1.0"}
     assert status["releases"] == ["1.0.0", "1.0.1", "1.1.0b1", "1.1.0"]
@@ -89,7 +84,7 @@ def test_release_sequence_with_channels_hotfix_and_promotion(repo_env) -> None:
 
 def test_bundle_carries_root_and_release_info(repo_env, tmp_path: Path) -> None:
     repo, keys, bundle = repo_env
-    release(repo, keys, bundle, "--bump", "minor")
+    release_bundle(repo, keys, bundle, "--bump", "minor")
     archive = next((repo / "targets").glob("*.bot-0.1.0.tar.gz"))
     shutil.unpack_archive(archive, tmp_path / "out", format="gztar")
     info = json.loads((tmp_path / "out" / ".update" / "release.json").read_text())
@@ -102,9 +97,9 @@ def test_bundle_carries_root_and_release_info(repo_env, tmp_path: Path) -> None:
 def test_refresh_is_idempotent_and_reports_missing_root_keys(repo_env, tmp_path: Path) -> None:
     repo, keys, _ = repo_env
     assert run_tools(repo, keys, "refresh").stdout.strip() == "nothing due"
-    before = tree_digest(repo)
+    before = published_digest(repo)
     assert run_tools(repo, keys, "refresh").stdout.strip() == "nothing due"
-    assert tree_digest(repo) == before
+    assert published_digest(repo) == before
     forced = run_tools(repo, keys, "refresh", "--force")
     assert forced.returncode == 0 and "timestamp" in forced.stdout
     shutil.move(keys / "offline", tmp_path / "vault")
@@ -124,9 +119,9 @@ def test_prune_keeps_channel_heads_and_a_verifiable_repository(repo_env) -> None
     repo, keys, bundle = repo_env
     for n in range(4):
         make_bundle(bundle, f"v{n}")
-        release(repo, keys, bundle, "--bump", "patch")
+        release_bundle(repo, keys, bundle, "--bump", "patch")
     make_bundle(bundle, "beta")
-    release(repo, keys, bundle, "--bump", "minor", "--channel", "beta")
+    release_bundle(repo, keys, bundle, "--bump", "minor", "--channel", "beta")
     result = run_tools(repo, keys, "prune", "--keep", "2")
     assert result.returncode == 0, result.stderr
     status = json.loads(run_tools(repo, keys, "status", "--json").stdout)
@@ -148,7 +143,7 @@ def assert_refused(repo: Path, keys: Path, before: dict, result, *fragments: str
     for fragment in fragments:
         assert fragment in result.stderr
     assert "Traceback" not in result.stderr
-    assert tree_digest(repo) == before
+    assert published_digest(repo) == before
 
 
 @pytest.mark.parametrize("kind", ["missing", "empty"])
@@ -157,7 +152,7 @@ def test_missing_or_empty_bundle(repo_env, tmp_path: Path, kind: str) -> None:
     bundle = tmp_path / "nothing"
     if kind == "empty":
         bundle.mkdir()
-    before = tree_digest(repo)
+    before = published_digest(repo)
     result = run_tools(repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
     assert_refused(repo, keys, before, result, str(bundle))
 
@@ -165,7 +160,7 @@ def test_missing_or_empty_bundle(repo_env, tmp_path: Path, kind: str) -> None:
 def test_symlink_out_of_bundle(repo_env) -> None:
     repo, keys, bundle = repo_env
     (bundle / "secrets").symlink_to("/etc/passwd")
-    before = tree_digest(repo)
+    before = published_digest(repo)
     result = run_tools(repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
     assert_refused(repo, keys, before, result, "points outside the bundle")
 
@@ -174,7 +169,7 @@ def test_unreadable_file_in_bundle(repo_env, tmp_path: Path) -> None:
     repo, keys, bundle = repo_env
     (bundle / "locked.dat").write_text("x")
     (bundle / "locked.dat").chmod(0)
-    before = tree_digest(repo)
+    before = published_digest(repo)
     command = tools_command(repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
     if os.geteuid() == 0:  # root reads everything: drop the capabilities that allow it
         command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
@@ -184,15 +179,15 @@ def test_unreadable_file_in_bundle(repo_env, tmp_path: Path) -> None:
 
 def test_version_not_higher_than_its_series(repo_env) -> None:
     repo, keys, bundle = repo_env
-    release(repo, keys, bundle, "--version", "1.0.2")
-    before = tree_digest(repo)
+    release_bundle(repo, keys, bundle, "--version", "1.0.2")
+    before = published_digest(repo)
     result = run_tools(repo, keys, "release", "--version", "1.0.1", "--bundle", str(bundle))
     assert_refused(repo, keys, before, result, "not higher than 1.0.2")
 
 
 def test_release_without_keys(repo_env, tmp_path: Path) -> None:
     repo, _, bundle = repo_env
-    before = tree_digest(repo)
+    before = published_digest(repo)
     result = run_tools(
         repo, tmp_path / "nokeys", "release", "--bump", "patch", "--bundle", str(bundle)
     )
@@ -204,17 +199,17 @@ def test_wrong_key_for_a_role(repo_env, tmp_path: Path) -> None:
     other = tmp_path / "other"
     run_tools(tmp_path / "repo2", other, "init", "--app-name", "bot")
     shutil.copy(other / "online" / "snapshot.pem", keys / "online" / "snapshot.pem")
-    before = tree_digest(repo)
+    before = published_digest(repo)
     result = run_tools(repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
     assert_refused(repo, keys, before, result, "snapshot role")
 
 
 def test_corrupted_metadata_on_disk(repo_env) -> None:
     repo, keys, bundle = repo_env
-    release(repo, keys, bundle, "--bump", "patch")
+    release_bundle(repo, keys, bundle, "--bump", "patch")
     snapshot = next(p for p in (repo / "metadata").glob("*.snapshot.json") if p.name[0] == "2")
     snapshot.write_text(snapshot.read_text()[:-40])
-    before = tree_digest(repo)
+    before = published_digest(repo)
     result = run_tools(repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
     assert_refused(repo, keys, before, result, "corrupted", snapshot.name)
     assert run_tools(repo, keys, "verify").returncode == 1
@@ -222,9 +217,9 @@ def test_corrupted_metadata_on_disk(repo_env) -> None:
 
 def test_disk_full_simulated_by_file_size_limit(repo_env) -> None:
     repo, keys, bundle = repo_env
-    release(repo, keys, bundle, "--bump", "patch")
+    release_bundle(repo, keys, bundle, "--bump", "patch")
     (bundle / "big.bin").write_bytes(os.urandom(3 << 20))
-    before = tree_digest(repo)
+    before = published_digest(repo)
     code = (
         "import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
         "resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20)); "
@@ -268,7 +263,7 @@ def test_disk_full_on_a_small_filesystem(repo_env, tmp_path: Path) -> None:
         small_repo = mount / "repo"
         shutil.copytree(repo, small_repo)
         (bundle / "big.bin").write_bytes(os.urandom(1 << 20))
-        before = tree_digest(small_repo)
+        before = published_digest(small_repo)
         result = run_tools(small_repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
         assert_refused(small_repo, keys, before, result, "disk full")
         assert not (small_repo / ".repo-tools-staging").exists()
@@ -278,13 +273,13 @@ def test_disk_full_on_a_small_filesystem(repo_env, tmp_path: Path) -> None:
 
 def test_release_killed_half_way_leaves_repository_as_before(repo_env) -> None:
     repo, keys, bundle = repo_env
-    release(repo, keys, bundle, "--bump", "patch")
+    release_bundle(repo, keys, bundle, "--bump", "patch")
     # enough real content that patching takes a noticeable moment
     site = Path(shutil.__file__).parent
     shutil.copytree(site / "email", bundle / "email")
     shutil.copytree(site / "asyncio", bundle / "asyncio")
     (bundle / "blob.bin").write_bytes(b"".join(p.read_bytes() for p in site.glob("*.py")) * 4)
-    before = tree_digest(repo)
+    before = published_digest(repo)
     command = tools_command(repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     staged = repo / ".repo-tools-staging" / "targets"
@@ -293,25 +288,25 @@ def test_release_killed_half_way_leaves_repository_as_before(repo_env) -> None:
         time.sleep(0.005)
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
-    assert tree_digest(repo) == before
+    assert published_digest(repo) == before
     assert run_tools(repo, keys, "verify").returncode == 0
-    assert release(repo, keys, bundle, "--bump", "patch") == "0.0.2"
+    assert release_bundle(repo, keys, bundle, "--bump", "patch") == "0.0.2"
     assert not (repo / ".repo-tools-staging").exists()
 
 
 def test_publish_copies_in_upload_order_and_is_incremental(repo_env, tmp_path: Path) -> None:
     repo, keys, bundle = repo_env
-    release(repo, keys, bundle, "--bump", "patch")
+    release_bundle(repo, keys, bundle, "--bump", "patch")
     site = tmp_path / "site"
     first = run_tools(repo, keys, "publish", "--to", str(site))
     assert first.returncode == 0, first.stderr
-    assert tree_digest(site) == tree_digest(repo)
+    assert published_digest(site) == published_digest(repo)
     make_bundle(bundle, "two")
-    release(repo, keys, bundle, "--bump", "patch")
+    release_bundle(repo, keys, bundle, "--bump", "patch")
     run_tools(repo, keys, "prune", "--keep", "1")
     second = run_tools(repo, keys, "publish", "--to", str(site), "--delete")
     assert second.returncode == 0, second.stderr
-    assert tree_digest(site) == tree_digest(repo)
+    assert published_digest(site) == published_digest(repo)
     from repo_tools.publish import upload_plan
 
     (tmp_path / "a-file").write_text("")
@@ -332,13 +327,13 @@ def test_client_settings_ship_in_the_bundle_and_are_validated(repo_env, tmp_path
         "servers": [{"metadata_url": "http://plain/m", "targets_url": "x"}]
     }
     config_file.write_text(json.dumps(config))
-    before = tree_digest(repo)
+    before = published_digest(repo)
     refused = run_tools(repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
     assert_refused(repo, keys, before, refused, "client_settings", "plain http://")
     servers = [{"metadata_url": "https://u.example/m", "targets_url": "https://u.example/t"}]
     config["client_settings"] = {"servers": servers, "update_channel": "beta"}
     config_file.write_text(json.dumps(config))
-    release(repo, keys, bundle, "--bump", "patch")
+    release_bundle(repo, keys, bundle, "--bump", "patch")
     archive = next((repo / "targets").glob("*.bot-0.0.1.tar.gz"))
     shutil.unpack_archive(archive, tmp_path / "out", format="gztar")
     shipped = json.loads((tmp_path / "out" / ".update" / "updater_config.json").read_text())
@@ -348,7 +343,7 @@ def test_client_settings_ship_in_the_bundle_and_are_validated(repo_env, tmp_path
 @pytest.mark.parametrize("damage", ["tampered", "missing"])
 def test_verify_names_a_damaged_target_file(repo_env, damage: str) -> None:
     repo, keys, bundle = repo_env
-    release(repo, keys, bundle, "--bump", "patch")
+    release_bundle(repo, keys, bundle, "--bump", "patch")
     archive = next((repo / "targets").glob("*.bot-0.0.1.tar.gz"))
     if damage == "tampered":
         data = bytearray(archive.read_bytes())
@@ -364,18 +359,18 @@ def test_verify_names_a_damaged_target_file(repo_env, damage: str) -> None:
 def test_world_readable_private_key_is_refused(repo_env) -> None:
     repo, keys, bundle = repo_env
     (keys / "online" / "targets.pem").chmod(0o644)
-    before = tree_digest(repo)
+    before = published_digest(repo)
     result = run_tools(repo, keys, "release", "--bump", "patch", "--bundle", str(bundle))
     assert_refused(repo, keys, before, result, "can be read by other users", "chmod 600")
     (keys / "online" / "targets.pem").chmod(0o600)
-    assert release(repo, keys, bundle, "--bump", "patch") == "0.0.1"
+    assert release_bundle(repo, keys, bundle, "--bump", "patch") == "0.0.1"
 
 
 def test_old_metadata_versions_do_not_pile_up(repo_env) -> None:
     repo, keys, bundle = repo_env
     for n in range(5):
         make_bundle(bundle, f"v{n}")
-        release(repo, keys, bundle, "--bump", "patch")
+        release_bundle(repo, keys, bundle, "--bump", "patch")
     targets = sorted(p.name for p in (repo / "metadata").glob("[0-9]*.targets.json"))
     snapshots = sorted(p.name for p in (repo / "metadata").glob("[0-9]*.snapshot.json"))
     assert targets == ["4.targets.json", "5.targets.json", "6.targets.json"]
@@ -386,20 +381,20 @@ def test_old_metadata_versions_do_not_pile_up(repo_env) -> None:
 
 def test_release_dry_run_checks_and_tells_but_changes_nothing(repo_env, tmp_path: Path) -> None:
     repo, keys, bundle = repo_env
-    release(repo, keys, bundle, "--bump", "patch")
-    before = tree_digest(repo)
+    release_bundle(repo, keys, bundle, "--bump", "patch")
+    before = published_digest(repo)
     args = ("release", "--bundle", str(bundle), "--bump", "minor", "--channel", "beta")
     planned = run_tools(repo, keys, *args, "--dry-run")
     assert planned.returncode == 0, planned.stderr
     assert planned.stdout.strip() == "0.1.0b1"
     assert "archive:      bot-0.1.0b1.tar.gz" in planned.stderr
     assert "patches from: 0.0.1" in planned.stderr
-    assert tree_digest(repo) == before and not (repo / ".repo-tools-staging").exists()
+    assert published_digest(repo) == before and not (repo / ".repo-tools-staging").exists()
     shutil.move(keys / "online", tmp_path / "elsewhere")
     refused = run_tools(repo, keys, *args, "--dry-run")
     assert_refused(repo, keys, before, refused, "no usable key for the targets role")
     shutil.move(tmp_path / "elsewhere", keys / "online")
-    assert release(repo, keys, bundle, *args[3:]) == "0.1.0b1"  # the plan was the real thing
+    assert release_bundle(repo, keys, bundle, *args[3:]) == "0.1.0b1"  # the plan was the real thing
 
 
 @pytest.mark.parametrize(
@@ -415,20 +410,20 @@ def test_release_dry_run_checks_and_tells_but_changes_nothing(repo_env, tmp_path
 def test_bad_configuration_values_are_named(repo_env, config: str, fragment: str) -> None:
     repo, keys, bundle = repo_env
     (repo / "repo-tools.json").write_text(config)
-    before = tree_digest(repo)
+    before = published_digest(repo)
     result = run_tools(repo, keys, "release", "--bundle", str(bundle), "--bump", "patch")
     assert_refused(repo, keys, before, result, fragment)
 
 
 def test_release_controls_take_any_spelling_and_skip_no_op_changes(repo_env) -> None:
     repo, keys, bundle = repo_env
-    release(repo, keys, bundle, "--version", "1.0.0")
+    release_bundle(repo, keys, bundle, "--version", "1.0.0")
     changed = run_tools(repo, keys, "rollout", "1.0", "50")  # 1.0 is 1.0.0
     assert changed.returncode == 0 and "rollout 100% -> 50%" in changed.stdout
-    before = tree_digest(repo)
+    before = published_digest(repo)
     assert run_tools(repo, keys, "rollout", "1.0.0", "50").returncode == 0
     assert run_tools(repo, keys, "yank", "1.0.0", "--undo").returncode == 0
-    assert tree_digest(repo) == before  # nothing changed, so nothing was re-signed
+    assert published_digest(repo) == before  # nothing changed, so nothing was re-signed
     both = run_tools(repo, keys, "release", "--bundle", str(bundle), "--version", "2.0.0",
                      "--bump", "major")  # fmt: skip
     assert_refused(repo, keys, before, both, "give either --bump or --version")

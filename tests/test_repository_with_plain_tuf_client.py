@@ -10,7 +10,8 @@ import pytest
 from tuf.ngclient import Updater
 from tuf.ngclient.requests_fetcher import RequestsFetcher
 
-from tests.publisher_support import make_bundle, run_tools
+from tests.support.bundles import make_bundle
+from tests.support.publisher import run_tools
 
 
 def test_python_tuf_updater_verifies_every_target_over_https(

@@ -15,20 +15,19 @@ import time
 import pytest
 from tuf.api.metadata import Metadata
 
-from tests.security_support import (
+from tests.support.bundles import write_app
+from tests.support.hostile_servers import (
     Gate,
-    World,
     answer,
     answer_endless,
     answer_trickle,
-    launch,
     local_file,
-    publish_root_v2,
-    published_fixture,  # noqa: F401 - fixture
-    resign_md,
-    signer,
-    world_fixture,  # noqa: F401 - fixture
+    reset_connection,
+    serve_ranges,
 )
+from tests.support.install import launch
+from tests.support.signing import bundle_tar, publish_archive, publish_root_v2, resign_md, signer
+from tests.support.world import World
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -344,8 +343,6 @@ def test_malicious_first_mirror_truncates_then_resets(world: World, https_server
     """Mirror 1 sends half of each target as garbage, then drops the connection; the partial
     bytes must not poison the download from the honest mirror 2, which supports HTTP Range
     like any CDN (a resumed file that fails verification is downloaded again whole)."""
-    from tests.security_support import reset_connection, serve_ranges
-
     world.hook = serve_ranges(world.repo)
 
     def hook(h) -> bool:
@@ -376,9 +373,6 @@ def test_both_mirrors_malicious(world: World, https_server) -> None:
 def test_wrong_software_correctly_signed_archive_of_another_application(world: World) -> None:
     """The publisher's targets key signed, as demo 2.0.0, an archive whose bundle is another
     application: verified bytes, but the wrong software; refused at install."""
-    from tests.client_support import write_app
-    from tests.security_support import bundle_tar, publish_archive
-
     other = write_app(world.tmp / "other-bundle", "other app")
     tar, unpacked = bundle_tar(world.repo, other, "otherapp", "2.0.0")
     publish_archive(world.repo, world.keys, tar, "2.0.0", unpacked, world.tmp / "work")
@@ -387,9 +381,6 @@ def test_wrong_software_correctly_signed_archive_of_another_application(world: W
 
 def test_wrong_software_target_of_another_application_is_never_chosen(world: World) -> None:
     """A correctly signed release of another application in the same repository is ignored."""
-    from tests.client_support import write_app
-    from tests.security_support import bundle_tar, publish_archive
-
     other = write_app(world.tmp / "other-bundle", "other app")
     tar, unpacked = bundle_tar(world.repo, other, "otherapp", "9.0.0")
     publish_archive(world.repo, world.keys, tar, "9.0.0", unpacked, world.tmp / "w", app="otherapp")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import requests
 
-from tests.publisher_support import make_bundle, run_tools, tools_command
+from tests.support.bundles import make_bundle
+from tests.support.publisher import run_tools, tools_command
 
 
 @contextmanager

@@ -11,8 +11,9 @@ import pytest
 from client import Updater
 from client.formats import FormatError, archive_name, parse_custom
 from client.selection import choose_update
-from tests.client_support import Publisher, install_root, repo_tools
-from tests.test_client_selection import release
+from tests.support.catalog import release
+from tests.support.install import install_root
+from tests.support.publisher import Publisher, run_tools, tools_ok
 
 
 def rolled(version: str, percent: int):
@@ -57,11 +58,11 @@ def test_publisher_halts_then_widens_a_rollout(tmp_path: Path, https_server, tes
     assert publisher.release("--bump", "minor", "--rollout", "50") == "1.1.0"
     updater = Updater.from_config(install_root=root)
     assert updater.check() is None  # bucket 50 is not in the first 50%
-    repo_tools(publisher.repo, publisher.keys, "rollout", "1.1.0", "51")
+    tools_ok(publisher.repo, publisher.keys, "rollout", "1.1.0", "51")
     assert updater.check().version == "1.1.0"
-    repo_tools(publisher.repo, publisher.keys, "rollout", "1.1.0", "0")  # halt: a bad release
+    tools_ok(publisher.repo, publisher.keys, "rollout", "1.1.0", "0")  # halt: a bad release
     assert updater.check() is None
-    status = json.loads(repo_tools(publisher.repo, publisher.keys, "status", "--json"))
+    status = json.loads(tools_ok(publisher.repo, publisher.keys, "status", "--json"))
     assert status["rollouts"] == {"1.1.0": 0}
     assert updater.status()["rollout_bucket"] == 50
 
@@ -73,8 +74,6 @@ def test_publisher_halts_then_widens_a_rollout(tmp_path: Path, https_server, tes
 def test_rollout_of_unknown_version_fails_clearly(tmp_path: Path, version, message) -> None:
     publisher = Publisher(tmp_path / "publisher")
     publisher.release("--version", "1.0.0")
-    from tests.publisher_support import run_tools
-
     result = run_tools(publisher.repo, publisher.keys, "rollout", version, "10")
     assert result.returncode == 1 and message in result.stderr
     assert "Traceback" not in result.stderr

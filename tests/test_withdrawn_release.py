@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.client_support import Publisher, install_root, repo_tools
-from tests.client_support import run_client as client
-from tests.publisher_support import run_tools
-from tests.security_support import launch
+from tests.support.install import install_root, launch, run_client
+from tests.support.publisher import Publisher, run_tools, tools_ok
 
 
 def last_history(root: Path) -> dict:
@@ -19,10 +17,10 @@ def test_users_of_a_withdrawn_release_switch_back_then_get_the_fix(installed_app
     publisher, server, layout = installed_app.publisher, installed_app.server, installed_app.layout
     root = layout.root
     publisher.release("--bump", "minor")
-    assert client(root, "update").returncode == 0 and layout.current_version() == "1.1.0"
+    assert run_client(root, "update").returncode == 0 and layout.current_version() == "1.1.0"
 
-    repo_tools(publisher.repo, publisher.keys, "yank", "1.1.0", "--reason", "orders sent twice")
-    offered = client(root, "--json", "check")
+    tools_ok(publisher.repo, publisher.keys, "yank", "1.1.0", "--reason", "orders sent twice")
+    offered = run_client(root, "--json", "check")
     assert offered.returncode == 0, offered.stderr
     update = json.loads(offered.stdout)["update"]
     assert update["version"] == "1.0.0" and update["method"] == "kept"
@@ -30,9 +28,9 @@ def test_users_of_a_withdrawn_release_switch_back_then_get_the_fix(installed_app
 
     server.requests.clear()
     assert "1.1.0 was withdrawn by the publisher (orders sent twice): move to 1.0.0" in (
-        client(root, "check").stdout
+        run_client(root, "check").stdout
     )
-    moved = client(root, "update")
+    moved = run_client(root, "update")
     assert moved.returncode == 0, moved.stderr
     assert moved.stdout.strip() == "switched back to 1.0.0"
     assert layout.current_version() == "1.0.0" and launch(root).startswith("app 1.0.0")
@@ -41,7 +39,7 @@ def test_users_of_a_withdrawn_release_switch_back_then_get_the_fix(installed_app
     assert record["event"] == "rolled_back" and record["reason"] == "1.1.0 was withdrawn"
     events = [json.loads(line)["event"] for line in (root / "history.jsonl").open()]
     assert events[-2:] == ["checked", "rolled_back"]  # no download was recorded
-    assert client(root, "check").returncode == 2  # 1.1.0 is never offered again
+    assert run_client(root, "check").returncode == 2  # 1.1.0 is never offered again
 
     status = json.loads(run_tools(publisher.repo, publisher.keys, "status", "--json").stdout)
     assert status["withdrawn"] == {"1.1.0": "orders sent twice"}
@@ -49,7 +47,7 @@ def test_users_of_a_withdrawn_release_switch_back_then_get_the_fix(installed_app
 
     assert publisher.release("--bump", "patch") == "1.1.1"
     assert list((publisher.repo / "targets").glob("*.demo-1.1.1.from-1.0.0.patch"))
-    fixed = client(root, "update")
+    fixed = run_client(root, "update")
     assert fixed.returncode == 0, fixed.stderr
     assert layout.current_version() == "1.1.1"
     assert json.loads((root / "history.jsonl").read_text().splitlines()[-2])["method"] == "patch"
@@ -64,18 +62,18 @@ def test_without_an_older_version_on_disk_the_good_release_is_downloaded(
     server = https_server(publisher.repo)
     root = tmp_path / "install"
     layout = install_root(root, publisher, "1.1.0", [server.url], test_ca.ca_file)
-    repo_tools(publisher.repo, publisher.keys, "yank", "1.1.0", "--reason", "bad fills")
+    tools_ok(publisher.repo, publisher.keys, "yank", "1.1.0", "--reason", "bad fills")
 
-    result = client(root, "--json", "update")
+    result = run_client(root, "--json", "update")
     assert result.returncode == 0, result.stderr
     assert layout.current_version() == "1.0.0" and launch(root).startswith("app 1.0.0")
     assert any(p.endswith("demo-1.0.0.tar.gz") for p in server.requests)
     assert last_history(root)["event"] == "installed"
 
     # 1.0.0 withdrawn too: nowhere to go, and every check says so
-    repo_tools(publisher.repo, publisher.keys, "yank", "1.0.0", "--reason", "stale prices")
+    tools_ok(publisher.repo, publisher.keys, "yank", "1.0.0", "--reason", "stale prices")
     for command in ("check", "update", "check"):  # the third answers from the up-to-date memo
-        stranded = client(root, command)
+        stranded = run_client(root, command)
         assert stranded.returncode == 2, stranded.stderr
         assert "1.0.0 was withdrawn by the publisher (stale prices) and no other release" in (
             stranded.stdout
