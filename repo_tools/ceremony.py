@@ -23,9 +23,9 @@ from tuf.api.metadata import Metadata, Root
 
 from repo_tools import keys as keystore
 from repo_tools.config import load_config
+from repo_tools.errors import RepoError
 from repo_tools.repository import (
     SERIALIZER,
-    RepoError,
     commit_resigned,
     load_roles,
     locked,

@@ -7,19 +7,17 @@ import errno
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
-from client.archive import BundleError
-from client.formats import CHANNELS, FormatError
+from client.formats import CHANNELS
 from repo_tools.config import ConfigError, PublisherConfig, load_config, parse_expiry_option
-from repo_tools.keys import KeyFileError
-from repo_tools.repository import RepoError
-from repo_tools.versioning import BUMPS, VersionError
+from repo_tools.errors import RepoError
+from repo_tools.versioning import BUMPS
 
 DEMO_APP = Path("examples/demo_app")
 DEMO_APP_NAME = "demo-app"
-_EXPECTED = (ConfigError, KeyFileError, RepoError, VersionError, BundleError, FormatError)
 PUBLISH_OPTION = click.option(
     "--publish/--no-publish",
     default=True,
@@ -34,17 +32,17 @@ class Context:
         self.keys = keys
 
 
-def fail(message: str) -> None:
+def fail(message: str, exit_code: int = 1) -> NoReturn:
     click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(1)
+    sys.exit(exit_code)
 
 
 def run_guarded(action):  # type: ignore[no-untyped-def]
-    """Turn expected failures into one clear line and exit code 1 (never a traceback)."""
+    """Turn expected failures into one clear line and their exit code (never a traceback)."""
     try:
         return action()
-    except _EXPECTED as error:
-        fail(str(error))
+    except RepoError as error:
+        fail(str(error), error.exit_code)
     except OSError as error:
         if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             fail(
@@ -417,7 +415,7 @@ def rotate_key(obj: Context, role: str) -> None:
     run_guarded(lambda: steps.begin(obj.repo, obj.keys, [role], [], [], None))
     try:
         steps.sign_with_local_root_keys(obj.repo, obj.keys)
-    except (*_EXPECTED, OSError) as error:
+    except (RepoError, OSError) as error:
         steps.abort(obj.repo, obj.keys)  # leave no half-begun ceremony behind
         fail(f"{error}; the rotation was abandoned, nothing changed")
     progress = run_guarded(lambda: steps.status(obj.repo))
@@ -503,7 +501,7 @@ def _tag_configured(config: PublisherConfig, version: str, channel: str) -> None
     try:
         tag_release(Path.cwd(), name, f"{config.app_name} {version} ({channel})")
     except RepoError as error:
-        fail(f"released {version}, but tagging failed: {error}")
+        fail(f"released {version}, but tagging failed: {error}", error.exit_code)
     click.echo(f"tagged {name}", err=True)
 
 
@@ -521,7 +519,7 @@ def _publish_configured(obj: Context, done: str, config: PublisherConfig | None 
     try:
         destination = open_destination(config.publish_to, obj.repo, config.publish_endpoint_url)
         _report_published(do_publish(obj.repo, destination, delete=True))
-    except (*_EXPECTED, OSError) as error:
+    except (RepoError, OSError) as error:
         fail(
             f"{done} locally, but publishing to {config.publish_to} failed: {error}. Clients "
             "keep the previous state until it succeeds: fix that and run `repo-tools publish`"

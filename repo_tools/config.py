@@ -17,14 +17,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from client.formats import check_app_name
+from client.formats import FormatError, check_app_name
+from repo_tools.errors import RepoError, reported_as
 
 CONFIG_NAME = "repo-tools.json"
 ROLES = ("root", "targets", "snapshot", "timestamp")
 DEFAULT_EXPIRY_DAYS = {"root": 365, "targets": 90, "snapshot": 30, "timestamp": 7}
 
 
-class ConfigError(ValueError):
+class ConfigError(RepoError, ValueError):
     """The publisher's configuration is missing or invalid."""
 
 
@@ -43,7 +44,8 @@ class PublisherConfig:
     git_tag: str = ""  # tag the working directory's HEAD after a release, e.g. "v{version}"
 
     def validate(self) -> PublisherConfig:
-        check_app_name(self.app_name)
+        with reported_as(ConfigError, FormatError):
+            check_app_name(self.app_name)
         for role in ROLES:
             days = self.expiry_days.get(role)
             if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650:
@@ -73,7 +75,6 @@ class PublisherConfig:
 
     def _validate_publishing(self) -> None:
         from repo_tools.object_store import check_endpoint_url, parse_bucket_address
-        from repo_tools.repository import RepoError
 
         for key in ("bundle", "build_command", "git_tag", "publish_to", "publish_endpoint_url"):
             if not isinstance(getattr(self, key), str):

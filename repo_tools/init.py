@@ -11,8 +11,8 @@ from tuf.api.metadata import Metadata, Role, Root, Snapshot, Targets, Timestamp
 from repo_tools import keys as keystore
 from repo_tools.ceremony import CEREMONY_DIR
 from repo_tools.config import CONFIG_NAME, PublisherConfig, save_config
+from repo_tools.errors import RepoError
 from repo_tools.repository import (
-    RepoError,
     RoleSet,
     Transaction,
     locked,

@@ -19,10 +19,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from securesystemslib.signer import CryptoSigner, SSlibKey
 
+from repo_tools.errors import RepoError
+
 ONLINE_ROLES = ("targets", "snapshot", "timestamp")
 
 
-class KeyFileError(ValueError):
+class KeyFileError(RepoError, ValueError):
     """A key is missing, unreadable, misplaced or does not fit the role."""
 
 

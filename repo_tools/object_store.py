@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from client.urls import url_problem
+from repo_tools.errors import RepoError
 from repo_tools.publish import PUBLISHED_FOLDERS, cache_control, content_type, named_by_content
-from repo_tools.repository import RepoError
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$")
 

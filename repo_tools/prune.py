@@ -14,12 +14,12 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from client.formats import CHANNELS, ArchiveInfo, PatchInfo, parse_custom, visible_on
+from client.formats import CHANNELS, ArchiveInfo, FormatError, PatchInfo, parse_custom, visible_on
 from repo_tools import keys as keystore
 from repo_tools.config import load_config
+from repo_tools.errors import RepoError, reported_as
 from repo_tools.repository import (
     TOP_LEVEL_CHAIN,
-    RepoError,
     commit_resigned,
     load_roles,
     locked,
@@ -51,7 +51,8 @@ def prune(repo: Path, keys: Path, keep: int) -> list[str]:
     with locked(repo):
         roles = load_roles(repo)
         targets = roles.targets.signed
-        parsed = {name: parse_custom(name, info.custom) for name, info in targets.targets.items()}
+        with reported_as(RepoError, FormatError):
+            parsed = {n: parse_custom(n, info.custom) for n, info in targets.targets.items()}
         versions = {Version(p.version) for p in parsed.values() if isinstance(p, ArchiveInfo)}
         kept = releases_to_keep(versions, keep)
         removed = [

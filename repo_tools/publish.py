@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from repo_tools.repository import RepoError, locked, metadata_dir, targets_dir, upload_rank
+from repo_tools.errors import RepoError
+from repo_tools.repository import locked, metadata_dir, targets_dir, upload_rank
 
 PUBLISHED_FOLDERS = ("targets", "metadata")
 IMMUTABLE = "public, max-age=31536000, immutable"

@@ -15,8 +15,8 @@ from tuf.api.metadata import Metadata
 
 from repo_tools import keys as keystore
 from repo_tools.config import load_config
+from repo_tools.errors import RepoError
 from repo_tools.repository import (
-    RepoError,
     RoleSet,
     commit_resigned,
     load_roles,

@@ -15,10 +15,11 @@ from pathlib import Path
 from packaging.version import Version
 from tuf.api.metadata import TargetFile, Targets
 
-from client.archive import check_bundle, gunzip_file, gzip_file, write_bundle_tar
+from client.archive import BundleError, check_bundle, gunzip_file, gzip_file, write_bundle_tar
 from client.codec import CODEC_NAME, make_patch
 from client.formats import (
     ArchiveInfo,
+    FormatError,
     PatchInfo,
     archive_name,
     channel_of,
@@ -28,11 +29,11 @@ from client.formats import (
 from client.layout import BUNDLED_CONFIG, RELEASE_FILE, ROOT_FILE
 from repo_tools import keys as keystore
 from repo_tools.config import PublisherConfig, load_config
+from repo_tools.errors import RepoError, reported_as
 from repo_tools.git_tag import tag_name
 from repo_tools.repository import (
     SERIALIZER,
     TOP_LEVEL_CHAIN,
-    RepoError,
     RoleSet,
     Transaction,
     find_target_file,
@@ -43,6 +44,10 @@ from repo_tools.repository import (
 )
 from repo_tools.verify import verify_repository
 from repo_tools.versioning import next_version, patch_bases
+
+
+class ReleaseError(RepoError):
+    """The release cannot be built as asked (bundle, build command, verification, keys)."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,8 @@ def released_archives(targets: Targets) -> dict[Version, tuple[TargetFile, Archi
     """Full archives listed in targets metadata, by version."""
     found: dict[Version, tuple[TargetFile, ArchiveInfo]] = {}
     for name, info in targets.targets.items():
-        parsed = parse_custom(name, info.custom)
+        with reported_as(RepoError, FormatError):
+            parsed = parse_custom(name, info.custom)
         if isinstance(parsed, ArchiveInfo):
             found[Version(parsed.version)] = (info, parsed)
     return found
@@ -101,12 +107,12 @@ def _resolve_bundle(config: PublisherConfig, request: ReleaseRequest) -> Path:
     if config.build_command:
         result = subprocess.run(config.build_command, shell=True)
         if result.returncode != 0:
-            raise RepoError(
+            raise ReleaseError(
                 f"build command {config.build_command!r} failed with exit code "
                 f"{result.returncode}: fix the build and release again"
             )
     if not config.bundle:
-        raise RepoError("no bundle given: pass --bundle DIR or set 'bundle' in repo-tools.json")
+        raise ReleaseError("no bundle given: pass --bundle DIR or set 'bundle' in repo-tools.json")
     return Path(config.bundle)
 
 
@@ -177,7 +183,8 @@ def _check_request(
     bundle = None
     if build or request.bundle is not None or not config.build_command:
         bundle = _resolve_bundle(config, request)
-        check_bundle(bundle)  # clear errors for links out, unreadable files, empty folder
+        with reported_as(ReleaseError, BundleError):
+            check_bundle(bundle)  # clear errors for links out, unreadable files, empty folder
     stored_keys = keystore.load_all(keys)
     for role in ("targets", "snapshot", "timestamp"):
         _require_keys(roles, role, stored_keys)
@@ -238,7 +245,7 @@ def _build(
     archives = released_archives(targets)
 
     tar_path = transaction.scratch / f"{app}-{new}.tar"
-    with open(tar_path, "wb") as sink:
+    with open(tar_path, "wb") as sink, reported_as(ReleaseError, BundleError):
         extra = bundle_info_files(roles, app, new, config.client_settings)
         digest = write_bundle_tar(bundle, sink, extra)
     archive_path = transaction.scratch / archive_name(app, new)
@@ -267,7 +274,7 @@ def _build(
         repo, 0, transaction.staged_metadata, transaction.staged_targets, new_targets
     )
     if not report.ok:
-        raise RepoError("the new release does not verify: " + "; ".join(report.problems))
+        raise ReleaseError("the new release does not verify: " + "; ".join(report.problems))
     return ReleaseResult(new, archive_path.name, patches)
 
 
@@ -275,7 +282,7 @@ def _require_keys(roles: RoleSet, role: str, stored: list[keystore.StoredKey]) -
     role_keys = roles.root.signed.roles[role]
     found = keystore.signers_for(role_keys.keyids, stored)
     if len(found) < role_keys.threshold:
-        raise RepoError(
+        raise ReleaseError(
             f"no usable key for the {role} role: expected its private key (key id "
             f"{role_keys.keyids[0][:12]}...) in the keys folder, e.g. online/{role}.pem. "
             "Copy the right key there, or run `repo-tools init` for a new repository"

@@ -28,6 +28,7 @@ from tuf.api.metadata import Metadata, MetaFile, Root, Snapshot, Targets, Timest
 from tuf.api.serialization import DeserializationError
 from tuf.api.serialization.json import JSONSerializer
 
+from repo_tools.errors import RepoError
 from repo_tools.keys import StoredKey, signers_for
 
 STAGING = ".repo-tools-staging"
@@ -38,10 +39,6 @@ KEEP_METADATA_VERSIONS = 3  # old targets/snapshot versions kept for clients mid
 # re-signing targets means re-signing what points at it
 TOP_LEVEL_CHAIN = ("targets", "snapshot", "timestamp")
 _ROOT_FILE = re.compile(r"^(\d+)\.root\.json$")
-
-
-class RepoError(RuntimeError):
-    """The repository cannot be used or changed as asked."""
 
 
 @dataclass

@@ -17,11 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from client.formats import CUSTOM_KEY, archive_name, parse_version
+from client.formats import CUSTOM_KEY, archive_name
 from repo_tools import keys as keystore
 from repo_tools.config import load_config
+from repo_tools.errors import RepoError
 from repo_tools.release import released_archives
-from repo_tools.repository import TOP_LEVEL_CHAIN, RepoError, commit_resigned, load_roles, locked
+from repo_tools.repository import TOP_LEVEL_CHAIN, commit_resigned, load_roles, locked
+from repo_tools.versioning import parse_release_version
 
 T = TypeVar("T")
 
@@ -33,9 +35,10 @@ def _change_release(
     config = load_config(repo)
     with locked(repo):
         roles = load_roles(repo)
-        found = released_archives(roles.targets.signed).get(parse_version(version))
+        parsed = parse_release_version(version)
+        found = released_archives(roles.targets.signed).get(parsed)
         if found is None:
-            name = archive_name(config.app_name, parse_version(version))
+            name = archive_name(config.app_name, parsed)
             raise RepoError(f"{version} is not released (no {name}): see `repo-tools status`")
         custom = found[0].unrecognized_fields["custom"][CUSTOM_KEY]
         before = dict(custom)

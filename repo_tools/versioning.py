@@ -18,14 +18,34 @@ from collections.abc import Iterable
 
 from packaging.version import Version
 
-from client.formats import CHANNELS, channel_of, check_channel, parse_version, visible_on
+from client.formats import (
+    CHANNELS,
+    FormatError,
+    channel_of,
+    check_channel,
+    parse_version,
+    visible_on,
+)
+from repo_tools.errors import RepoError, reported_as
 
 BUMPS = ("patch", "minor", "major")
 _PRE_LETTER = {"beta": "b", "alpha": "a"}
 
 
-class VersionError(ValueError):
+class VersionError(RepoError, ValueError):
     """The requested version cannot be released."""
+
+
+def parse_release_version(text: str) -> Version:
+    """A version given by the publisher (PEP 440), or a VersionError that says what is
+    expected."""
+    with reported_as(VersionError, FormatError):
+        return parse_version(text)
+
+
+def _check_channel(channel: str) -> None:
+    with reported_as(VersionError, FormatError):
+        check_channel(channel)
 
 
 def _bump_final(version: Version, bump: str) -> Version:
@@ -66,7 +86,7 @@ def _next_prerelease(existing: list[Version], final: Version, channel: str) -> V
 def check_can_release(existing: Iterable[Version], new: Version, channel: str) -> None:
     """Refuse a version that exists, is behind its series, or does not match the channel."""
     existing = list(existing)
-    check_channel(channel)
+    _check_channel(channel)
     if channel_of(new) != channel:
         raise VersionError(
             f"version {new} belongs to the {channel_of(new)} channel, not {channel}: "
@@ -91,9 +111,9 @@ def next_version(
 ) -> Version:
     """The version the next release gets (see the module docstring for the rules)."""
     existing = list(existing)
-    check_channel(channel)
+    _check_channel(channel)
     if explicit is not None:
-        new = parse_version(explicit)
+        new = parse_release_version(explicit)
     elif bump is None:
         if channel != "stable":
             raise VersionError(f"--bump is required for a {channel} release")
