@@ -5,7 +5,7 @@ usual AWS settings (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, AWS_
 ~/.aws/), and `--endpoint-url` (or AWS_ENDPOINT_URL_S3) points at a store other than AWS.
 
 A PUT replaces an object whole, so readers see the old or the new bytes, never a mix; the
-upload order of repo_tools.publish does the rest. Each object carries Cache-Control (no-cache
+upload order of repo_tools.destination does the rest. Each object carries Cache-Control (no-cache
 for the moving metadata names, immutable for versioned ones and targets) so a CDN in front
 of the bucket never serves a stale timestamp, and Content-MD5, so the store rejects bytes
 damaged on the way. An object is not sent again when its size and MD5 ETag match the local
@@ -26,8 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from client.urls import url_problem
+from repo_tools.destination import (
+    PUBLISHED_FOLDERS,
+    cache_control,
+    content_type,
+    named_by_content,
+)
 from repo_tools.errors import RepoError
-from repo_tools.publish import PUBLISHED_FOLDERS, cache_control, content_type, named_by_content
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$")
 

@@ -1,6 +1,6 @@
 """`repo-tools publish`: copy the repository to where it is served, in upload order.
 
-Two kinds of destination:
+Two kinds of destination (repo_tools.destination):
 * a folder a static host serves (web server document root, a folder synced onwards): each
   file is written to a temporary name and renamed;
 * an S3-compatible object store, `s3://BUCKET/PREFIX` (repo_tools.object_store): each object
@@ -20,22 +20,29 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
+from repo_tools.destination import (
+    IMMUTABLE,
+    PUBLISHED_FOLDERS,
+    Destination,
+    cache_control,
+    named_by_content,
+    upload_rank,
+)
 from repo_tools.errors import RepoError
-from repo_tools.repository import locked, metadata_dir, targets_dir, upload_rank
+from repo_tools.repository import locked, metadata_dir, targets_dir
 
-PUBLISHED_FOLDERS = ("targets", "metadata")
-IMMUTABLE = "public, max-age=31536000, immutable"
-
-
-class Destination(Protocol):
-    """Where published files go; names are relative, e.g. `metadata/timestamp.json`."""
-
-    def is_current(self, name: str, source: Path) -> bool: ...
-    def put(self, name: str, source: Path) -> None: ...
-    def published_names(self) -> list[str]: ...
-    def delete(self, name: str) -> None: ...
+# the upload rules have their home in repo_tools.destination; these names stay importable here
+__all__ = [
+    "IMMUTABLE",
+    "FolderDestination",
+    "PublishResult",
+    "cache_control",
+    "named_by_content",
+    "open_destination",
+    "publish",
+    "upload_plan",
+]
 
 
 @dataclass
@@ -43,24 +50,6 @@ class PublishResult:
     destination: str
     copied: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
-
-
-def cache_control(name: str) -> str:
-    """Versioned metadata and hash-prefixed targets never change; the rest must be re-fetched."""
-    if Path(name).name[:1].isdigit() or name.startswith("targets/"):
-        return IMMUTABLE
-    return "no-cache"
-
-
-def named_by_content(name: str) -> bool:
-    """Target files are stored as `<sha256>.<name>` (consistent snapshots): a file of that name
-    and size holds those bytes, so it need not be read again. Metadata is small and compared
-    byte for byte (an abandoned history could have used the same version number)."""
-    return name.startswith("targets/")
-
-
-def content_type(name: str) -> str:
-    return "application/json" if name.endswith(".json") else "application/octet-stream"
 
 
 class FolderDestination:

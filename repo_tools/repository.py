@@ -28,6 +28,7 @@ from tuf.api.metadata import Metadata, MetaFile, Root, Snapshot, Targets, Timest
 from tuf.api.serialization import DeserializationError
 from tuf.api.serialization.json import JSONSerializer
 
+from repo_tools.destination import upload_rank
 from repo_tools.errors import RepoError
 from repo_tools.keys import StoredKey, signers_for
 
@@ -274,15 +275,6 @@ def drop_old_metadata(repo: Path) -> None:
                 versioned[int(number)] = path
         for number in sorted(versioned)[:-KEEP_METADATA_VERSIONS]:
             versioned[number].unlink(missing_ok=True)
-
-
-def upload_rank(path: Path) -> tuple[int, str]:
-    """Root versions first, then targets, snapshot, and timestamp last."""
-    name = path.name
-    for rank, role in enumerate(("root", "targets", "snapshot", "timestamp")):
-        if name.endswith(f"{role}.json"):
-            return (rank, name.rjust(40, "0"))
-    return (9, name)
 
 
 def prefixed_target_name(name: str, sha256: str) -> str:
