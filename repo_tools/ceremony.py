@@ -24,17 +24,11 @@ from tuf.api.metadata import Metadata, Root
 from repo_tools import keys as keystore
 from repo_tools.config import load_config
 from repo_tools.errors import RepoError
-from repo_tools.repository import (
-    SERIALIZER,
-    commit_resigned,
-    load_roles,
-    locked,
-    read_metadata,
-)
+from repo_tools.repository import SERIALIZER, commit_resigned, load_roles, locked, read_metadata
+from repo_tools.roles import ONLINE_ROLES, Role, chain_from
 
 CEREMONY_DIR = "ceremony"
 DRAFT_NAME = "root.draft.json"
-_CASCADE = {"targets": ["targets", "snapshot", "timestamp"], "snapshot": ["snapshot", "timestamp"]}
 
 
 class CeremonyError(RepoError):
@@ -98,7 +92,7 @@ def begin(
             raise
         draft.signed.version += 1
         draft.signed.expires = datetime.now(UTC).replace(microsecond=0) + timedelta(
-            days=config.expiry_days["root"]
+            days=config.expiry_days[Role.ROOT]
         )
         draft.signatures.clear()
         draft_path(repo).parent.mkdir(exist_ok=True)
@@ -117,27 +111,27 @@ def _change_root(
 ) -> None:
     """Apply the requested key changes to the draft's signed root (validated first)."""
     for role in rotate:
-        if role not in keystore.ONLINE_ROLES:
+        if role not in ONLINE_ROLES:
             raise CeremonyError(
-                f"cannot rotate {role!r} here: rotate one of {', '.join(keystore.ONLINE_ROLES)}"
+                f"cannot rotate {role!r} here: rotate one of {', '.join(ONLINE_ROLES)}"
                 "; root keys change with --add-root-key/--remove-root-key"
             )
         if next_key_path(keys, role).exists():
             raise CeremonyError(f"{next_key_path(keys, role)} exists: abort the old ceremony")
     new_root_keys = [read_public_key(p) for p in add_root_keys]
     for key in new_root_keys:
-        root.add_key(key, "root")
+        root.add_key(key, Role.ROOT)
     for prefix in remove_root_keys:
-        matches = [k for k in root.roles["root"].keyids if k.startswith(prefix)]
+        matches = [k for k in root.roles[Role.ROOT].keyids if k.startswith(prefix)]
         if len(matches) != 1:
             raise CeremonyError(f"root key id {prefix!r} matches {len(matches)} keys")
-        root.revoke_key(matches[0], "root")
+        root.revoke_key(matches[0], Role.ROOT)
     if threshold is not None:
-        root.roles["root"].threshold = threshold
-    if not 1 <= root.roles["root"].threshold <= len(root.roles["root"].keyids):
+        root.roles[Role.ROOT].threshold = threshold
+    if not 1 <= root.roles[Role.ROOT].threshold <= len(root.roles[Role.ROOT].keyids):
         raise CeremonyError(
-            f"root threshold {root.roles['root'].threshold} needs between 1 and "
-            f"{len(root.roles['root'].keyids)} root keys"
+            f"root threshold {root.roles[Role.ROOT].threshold} needs between 1 and "
+            f"{len(root.roles[Role.ROOT].keyids)} root keys"
         )
     for role in rotate:
         new_key = keystore.generate(next_key_path(keys, role), repo)
@@ -154,8 +148,8 @@ def _load_draft(repo: Path) -> Metadata[Root]:
 
 def _root_keyids(repo: Path, draft: Metadata[Root]) -> set[str]:
     """Keys whose signature counts: root keys of the current or of the new root."""
-    current = load_roles(repo).root.signed.roles["root"].keyids
-    return set(current) | set(draft.signed.roles["root"].keyids)
+    current = load_roles(repo).root.signed.roles[Role.ROOT].keyids
+    return set(current) | set(draft.signed.roles[Role.ROOT].keyids)
 
 
 def sign_draft(repo: Path, key_file: Path) -> str:
@@ -209,8 +203,10 @@ def status(repo: Path) -> CeremonyStatus:
 
 def _progress(draft: Metadata[Root], old: Root) -> CeremonyStatus:
     """Signatures on the draft counted against both thresholds (what every client checks)."""
-    old_result = old.get_verification_result("root", draft.signed_bytes, draft.signatures)
-    new_result = draft.signed.get_verification_result("root", draft.signed_bytes, draft.signatures)
+    old_result = old.get_verification_result(Role.ROOT, draft.signed_bytes, draft.signatures)
+    new_result = draft.signed.get_verification_result(
+        Role.ROOT, draft.signed_bytes, draft.signatures
+    )
     return CeremonyStatus(
         draft.signed.version,
         len(old_result.signed),
@@ -234,12 +230,12 @@ def finish(repo: Path, keys: Path) -> int:
         progress = _progress(draft, roles.root.signed)
         if not progress.complete:
             raise CeremonyError(f"not enough signatures yet: {progress.describe()}")
-        rotated = [r for r in keystore.ONLINE_ROLES if next_key_path(keys, r).exists()]
-        roles_to_sign = {r for role in rotated for r in _CASCADE.get(role, [role])}
+        rotated: list[str] = [r for r in ONLINE_ROLES if next_key_path(keys, r).exists()]
+        roles_to_sign = {r for role in rotated for r in chain_from(role)}
         roles.root = draft
         stored = keystore.load_all(keys)
         commit_resigned(
-            repo, roles, stored, config.expiry_days, roles_to_sign, also=frozenset({"root"})
+            repo, roles, stored, config.expiry_days, roles_to_sign, also=frozenset({Role.ROOT})
         )
         _retire_rotated_keys(keys, rotated)
         shutil.rmtree(repo / CEREMONY_DIR)
@@ -258,10 +254,10 @@ def _retire_rotated_keys(keys: Path, rotated: list[str]) -> None:
 
 
 def abort(repo: Path, keys: Path) -> None:
-    pending = [next_key_path(keys, role) for role in keystore.ONLINE_ROLES]
+    pending = [next_key_path(keys, role) for role in ONLINE_ROLES]
     if not draft_path(repo).exists() and not any(p.exists() for p in pending):
         raise CeremonyError("no ceremony in progress: nothing to abort")
     with locked(repo):
-        for role in keystore.ONLINE_ROLES:
+        for role in ONLINE_ROLES:
             next_key_path(keys, role).unlink(missing_ok=True)
         shutil.rmtree(repo / CEREMONY_DIR, ignore_errors=True)

@@ -14,10 +14,12 @@ import click
 from client.formats import CHANNELS
 from repo_tools.config import ConfigError, PublisherConfig, load_config, parse_expiry_option
 from repo_tools.errors import RepoError
+from repo_tools.roles import ONLINE_ROLES
 from repo_tools.versioning import BUMPS
 
 DEMO_APP = Path("examples/demo_app")
 DEMO_APP_NAME = "demo-app"
+ONLINE_ROLE_NAMES = [role.value for role in ONLINE_ROLES]
 PUBLISH_OPTION = click.option(
     "--publish/--no-publish",
     default=True,
@@ -319,7 +321,7 @@ def ceremony() -> None:
 @click.option(
     "--rotate",
     multiple=True,
-    type=click.Choice(["targets", "snapshot", "timestamp"]),
+    type=click.Choice(ONLINE_ROLE_NAMES),
     help="Give this online role a new key (repeatable).",
 )
 @click.option(
@@ -406,7 +408,7 @@ def ceremony_abort(obj: Context) -> None:
 
 
 @main.command("rotate-key")
-@click.argument("role", type=click.Choice(["targets", "snapshot", "timestamp"]))
+@click.argument("role", type=click.Choice(ONLINE_ROLE_NAMES))
 @click.pass_obj
 def rotate_key(obj: Context, role: str) -> None:
     """Replace an online role's key; finishes at once if enough root keys are at hand."""

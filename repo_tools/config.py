@@ -19,10 +19,17 @@ from typing import Any
 
 from client.formats import FormatError, check_app_name
 from repo_tools.errors import RepoError, reported_as
+from repo_tools.git_tag import tag_name
+from repo_tools.object_store import check_endpoint_url, parse_bucket_address
+from repo_tools.roles import ROLES, Role
 
 CONFIG_NAME = "repo-tools.json"
-ROLES = ("root", "targets", "snapshot", "timestamp")
-DEFAULT_EXPIRY_DAYS = {"root": 365, "targets": 90, "snapshot": 30, "timestamp": 7}
+DEFAULT_EXPIRY_DAYS: dict[str, int] = {
+    Role.ROOT: 365,
+    Role.TARGETS: 90,
+    Role.SNAPSHOT: 30,
+    Role.TIMESTAMP: 7,
+}
 
 
 class ConfigError(RepoError, ValueError):
@@ -60,8 +67,6 @@ class PublisherConfig:
             raise ConfigError(f"keep_releases is {self.keep_releases!r}: use 0 (keep all) or more")
         self._validate_publishing()
         if self.git_tag:
-            from repo_tools.git_tag import tag_name
-
             try:
                 tag_name(str(self.git_tag), "1.0.0b1")
             except ValueError as error:
@@ -74,8 +79,6 @@ class PublisherConfig:
         return self
 
     def _validate_publishing(self) -> None:
-        from repo_tools.object_store import check_endpoint_url, parse_bucket_address
-
         for key in ("bundle", "build_command", "git_tag", "publish_to", "publish_endpoint_url"):
             if not isinstance(getattr(self, key), str):
                 raise ConfigError(f"{key} is {getattr(self, key)!r}: give a string")

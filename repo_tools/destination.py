@@ -1,5 +1,5 @@
-"""Where a repository is uploaded: the `Destination` interface and the upload rules every
-kind of destination follows (repo_tools.publish drives them; repo_tools.object_store and the
+"""Where a repository is uploaded: the `Destination` interface, its kinds, and the upload
+rules every kind follows (repo_tools.publish drives them; repo_tools.object_store and the
 folder destination implement them).
 
 Order: target files, root versions, other versioned metadata, and `timestamp.json` last, so
@@ -9,11 +9,25 @@ commit (repo_tools.repository) uses the same order.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from repo_tools.roles import ROLES
+
 PUBLISHED_FOLDERS = ("targets", "metadata")
 IMMUTABLE = "public, max-age=31536000, immutable"
+BUCKET_SCHEME = "s3://"
+
+
+class DestinationKind(StrEnum):
+    FOLDER = "folder"  # a folder a static host serves: temporary name, then rename
+    BUCKET = "s3"  # an S3-compatible object store: one whole-object PUT per file
+
+
+def kind_of(address: str) -> DestinationKind:
+    """`s3://BUCKET[/PREFIX]` is an object store; anything else is a folder."""
+    return DestinationKind.BUCKET if address.startswith(BUCKET_SCHEME) else DestinationKind.FOLDER
 
 
 class Destination(Protocol):
@@ -28,7 +42,7 @@ class Destination(Protocol):
 def upload_rank(path: Path) -> tuple[int, str]:
     """Root versions first, then targets, snapshot, and timestamp last."""
     name = path.name
-    for rank, role in enumerate(("root", "targets", "snapshot", "timestamp")):
+    for rank, role in enumerate(ROLES):
         if name.endswith(f"{role}.json"):
             return (rank, name.rjust(40, "0"))
     return (9, name)

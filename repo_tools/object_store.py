@@ -27,9 +27,12 @@ from typing import Any
 
 from client.urls import url_problem
 from repo_tools.destination import (
+    BUCKET_SCHEME,
     PUBLISHED_FOLDERS,
+    DestinationKind,
     cache_control,
     content_type,
+    kind_of,
     named_by_content,
 )
 from repo_tools.errors import RepoError
@@ -46,14 +49,14 @@ class BucketAddress:
         return self.prefix + name
 
     def __str__(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}"
+        return f"{BUCKET_SCHEME}{self.bucket}/{self.prefix}"
 
 
 def parse_bucket_address(text: str) -> BucketAddress | None:
     """`s3://bucket/some/prefix` -> BucketAddress; None when `text` is not an s3:// address."""
-    if not text.startswith("s3://"):
+    if kind_of(text) is not DestinationKind.BUCKET:
         return None
-    bucket, _, prefix = text[len("s3://") :].partition("/")
+    bucket, _, prefix = text[len(BUCKET_SCHEME) :].partition("/")
     if not _BUCKET_NAME.match(bucket):
         raise RepoError(
             f"{text!r} does not name a bucket: write s3://BUCKET/PREFIX with a bucket name of "

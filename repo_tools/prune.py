@@ -14,18 +14,19 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from client.formats import CHANNELS, ArchiveInfo, FormatError, PatchInfo, parse_custom, visible_on
+from client.formats import CHANNELS, ArchiveInfo, PatchInfo, visible_on
 from repo_tools import keys as keystore
+from repo_tools.catalog import parsed_targets
 from repo_tools.config import load_config
-from repo_tools.errors import RepoError, reported_as
+from repo_tools.errors import RepoError
 from repo_tools.repository import (
-    TOP_LEVEL_CHAIN,
     commit_resigned,
     load_roles,
     locked,
     prefixed_target_name,
     targets_dir,
 )
+from repo_tools.roles import TOP_LEVEL_CHAIN
 
 
 class PruneError(RepoError):
@@ -51,8 +52,7 @@ def prune(repo: Path, keys: Path, keep: int) -> list[str]:
     with locked(repo):
         roles = load_roles(repo)
         targets = roles.targets.signed
-        with reported_as(RepoError, FormatError):
-            parsed = {n: parse_custom(n, info.custom) for n, info in targets.targets.items()}
+        parsed = parsed_targets(targets)
         versions = {Version(p.version) for p in parsed.values() if isinstance(p, ArchiveInfo)}
         kept = releases_to_keep(versions, keep)
         removed = [

@@ -17,23 +17,15 @@ from tuf.api.metadata import TargetFile, Targets
 
 from client.archive import BundleError, check_bundle, gunzip_file, gzip_file, write_bundle_tar
 from client.codec import CODEC_NAME, make_patch
-from client.formats import (
-    ArchiveInfo,
-    FormatError,
-    PatchInfo,
-    archive_name,
-    channel_of,
-    parse_custom,
-    patch_name,
-)
+from client.formats import ArchiveInfo, PatchInfo, archive_name, channel_of, patch_name
 from client.layout import BUNDLED_CONFIG, RELEASE_FILE, ROOT_FILE
 from repo_tools import keys as keystore
+from repo_tools.catalog import Archives, released_archives
 from repo_tools.config import PublisherConfig, load_config
 from repo_tools.errors import RepoError, reported_as
 from repo_tools.git_tag import tag_name
 from repo_tools.repository import (
     SERIALIZER,
-    TOP_LEVEL_CHAIN,
     RoleSet,
     Transaction,
     find_target_file,
@@ -42,6 +34,7 @@ from repo_tools.repository import (
     prefixed_target_name,
     resign,
 )
+from repo_tools.roles import TOP_LEVEL_CHAIN
 from repo_tools.verify import verify_repository
 from repo_tools.versioning import next_version, patch_bases
 
@@ -81,20 +74,7 @@ class ReleasePlan:
     tag: str  # the git tag it would get ("" for none)
 
 
-def released_archives(targets: Targets) -> dict[Version, tuple[TargetFile, ArchiveInfo]]:
-    """Full archives listed in targets metadata, by version."""
-    found: dict[Version, tuple[TargetFile, ArchiveInfo]] = {}
-    for name, info in targets.targets.items():
-        with reported_as(RepoError, FormatError):
-            parsed = parse_custom(name, info.custom)
-        if isinstance(parsed, ArchiveInfo):
-            found[Version(parsed.version)] = (info, parsed)
-    return found
-
-
-def _patch_bases(
-    archives: dict[Version, tuple[TargetFile, ArchiveInfo]], new: Version
-) -> list[Version]:
+def _patch_bases(archives: Archives, new: Version) -> list[Version]:
     """Patches from the newest release below on each channel, and also from the newest one
     not withdrawn: after a yank, clients on the good version get a patch to the fix too."""
     good = [v for v, (_, info) in archives.items() if not info.yanked]
@@ -149,7 +129,7 @@ def _make_patches(
     app: str,
     new: Version,
     new_tar: bytes,
-    archives: dict[Version, tuple[TargetFile, ArchiveInfo]],
+    archives: Archives,
 ) -> list[str]:
     names = []
     for base in _patch_bases(archives, new):
@@ -186,7 +166,7 @@ def _check_request(
         with reported_as(ReleaseError, BundleError):
             check_bundle(bundle)  # clear errors for links out, unreadable files, empty folder
     stored_keys = keystore.load_all(keys)
-    for role in ("targets", "snapshot", "timestamp"):
+    for role in TOP_LEVEL_CHAIN:
         _require_keys(roles, role, stored_keys)
     return _Checked(roles, new, bundle, stored_keys)
 
@@ -279,11 +259,10 @@ def _build(
 
 
 def _require_keys(roles: RoleSet, role: str, stored: list[keystore.StoredKey]) -> None:
-    role_keys = roles.root.signed.roles[role]
-    found = keystore.signers_for(role_keys.keyids, stored)
-    if len(found) < role_keys.threshold:
+    signers = keystore.role_signers(roles.root.signed, role, stored)
+    if not signers.enough:
         raise ReleaseError(
             f"no usable key for the {role} role: expected its private key (key id "
-            f"{role_keys.keyids[0][:12]}...) in the keys folder, e.g. online/{role}.pem. "
+            f"{signers.keyids[0][:12]}...) in the keys folder, e.g. online/{role}.pem. "
             "Copy the right key there, or run `repo-tools init` for a new repository"
         )

@@ -19,10 +19,11 @@ from typing import Any, TypeVar
 
 from client.formats import CUSTOM_KEY, archive_name
 from repo_tools import keys as keystore
+from repo_tools.catalog import released_archives
 from repo_tools.config import load_config
 from repo_tools.errors import RepoError
-from repo_tools.release import released_archives
-from repo_tools.repository import TOP_LEVEL_CHAIN, commit_resigned, load_roles, locked
+from repo_tools.repository import commit_resigned, load_roles, locked
+from repo_tools.roles import TOP_LEVEL_CHAIN
 from repo_tools.versioning import parse_release_version
 
 T = TypeVar("T")

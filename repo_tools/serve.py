@@ -13,7 +13,7 @@ import ssl
 from functools import partial
 from pathlib import Path
 
-PUBLISHED = ("metadata", "targets")
+from repo_tools.destination import PUBLISHED_FOLDERS
 
 
 class _RepositoryHandler(http.server.SimpleHTTPRequestHandler):
@@ -22,7 +22,7 @@ class _RepositoryHandler(http.server.SimpleHTTPRequestHandler):
         (so `%2e%2e` and `..` cannot reach repo-tools.json, staging or a ceremony draft)."""
         wanted = Path(self.translate_path(self.path)).resolve()
         root = Path(self.directory).resolve()
-        return any(wanted.is_relative_to(root / folder) for folder in PUBLISHED)
+        return any(wanted.is_relative_to(root / folder) for folder in PUBLISHED_FOLDERS)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         if not self._published():

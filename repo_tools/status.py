@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from client.formats import CHANNELS, visible_on
-from repo_tools.release import released_archives
+from repo_tools.catalog import released_archives
 from repo_tools.repository import load_roles, metadata_dir, root_versions, targets_dir
+from repo_tools.roles import ROLES
 
 
 def _folder_size(folder: Path) -> int:
@@ -23,10 +24,10 @@ def repository_status(repo: Path) -> dict[str, Any]:
         for channel in CHANNELS
     }
     role_info = {}
-    for name in ("root", "targets", "snapshot", "timestamp"):
+    for name in ROLES:
         md = roles.by_name(name)
         role_keys = roles.root.signed.roles[name]
-        role_info[name] = {
+        role_info[name.value] = {
             "version": md.signed.version,
             "expires": md.signed.expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "threshold": role_keys.threshold,

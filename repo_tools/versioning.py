@@ -15,6 +15,7 @@ Rules (PEP 440; channels map to pre-release kinds, see client.formats.channel_of
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 
 from packaging.version import Version
 
@@ -28,7 +29,14 @@ from client.formats import (
 )
 from repo_tools.errors import RepoError, reported_as
 
-BUMPS = ("patch", "minor", "major")
+
+class Bump(StrEnum):
+    PATCH = "patch"
+    MINOR = "minor"
+    MAJOR = "major"
+
+
+BUMPS: tuple[str, ...] = tuple(b.value for b in Bump)
 _PRE_LETTER = {"beta": "b", "alpha": "a"}
 
 
@@ -50,11 +58,11 @@ def _check_channel(channel: str) -> None:
 
 def _bump_final(version: Version, bump: str) -> Version:
     major, minor, micro = (list(version.release) + [0, 0, 0])[:3]
-    if bump == "major":
+    if bump == Bump.MAJOR:
         return Version(f"{major + 1}.0.0")
-    if bump == "minor":
+    if bump == Bump.MINOR:
         return Version(f"{major}.{minor + 1}.0")
-    if bump == "patch":
+    if bump == Bump.PATCH:
         return Version(f"{major}.{minor}.{micro + 1}")
     raise VersionError(f"invalid bump {bump!r}: use one of {', '.join(BUMPS)}")
 
