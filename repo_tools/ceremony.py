@@ -22,7 +22,7 @@ from securesystemslib.signer import SSlibKey
 from tuf.api.metadata import Metadata, Root
 
 from repo_tools import keys as keystore
-from repo_tools.config import load_config
+from repo_tools.config import PublisherConfig, load_config
 from repo_tools.errors import RepoError
 from repo_tools.repository import SERIALIZER, commit_resigned, load_roles, locked, read_metadata
 from repo_tools.roles import ONLINE_ROLES, Role, chain_from
@@ -33,6 +33,49 @@ DRAFT_NAME = "root.draft.json"
 
 class CeremonyError(RepoError):
     pass
+
+
+@dataclass(frozen=True)
+class NewKey:
+    private: Path  # keep it offline
+    public: Path  # share this one (.pub.json)
+
+
+@dataclass(frozen=True)
+class Draft:
+    version: int  # the root version the ceremony will publish
+    path: Path
+
+
+@dataclass
+class CeremonyStatus:
+    version: int
+    old_signed: int
+    old_threshold: int
+    new_signed: int
+    new_threshold: int
+
+    @property
+    def complete(self) -> bool:
+        return self.old_signed >= self.old_threshold and self.new_signed >= self.new_threshold
+
+    def describe(self) -> str:
+        return (
+            f"root version {self.version}: {self.old_signed}/{self.old_threshold} signatures from "
+            f"the current root keys, {self.new_signed}/{self.new_threshold} from the new root keys"
+        )
+
+
+@dataclass(frozen=True)
+class DraftSigned:
+    keyids: list[str]  # the keys that signed now
+    progress: CeremonyStatus  # the draft's signatures after signing
+
+
+@dataclass(frozen=True)
+class RootPublished:
+    version: int  # the root version published
+    rotated: list[str]  # online roles whose new keys are now in place
 
 
 def draft_path(repo: Path) -> Path:
@@ -55,14 +98,14 @@ def read_public_key(path: Path) -> SSlibKey:
         raise CeremonyError(f"{path} is not a public key file from `repo-tools keygen`") from error
 
 
-def keygen(path: Path, repo: Path) -> Path:
+def keygen(path: Path, repo: Path) -> NewKey:
     """A new root key for a holder: private key at path, public part at path + .pub.json."""
     if path.exists():
         raise CeremonyError(f"{path} exists: choose a new file name")
     stored = keystore.generate(path, repo)
     public = path.with_name(path.name + ".pub.json")
     write_public_key(public, stored.signer.public_key)
-    return public
+    return NewKey(path, public)
 
 
 def begin(
@@ -72,8 +115,9 @@ def begin(
     add_root_keys: list[Path],
     remove_root_keys: list[str],
     threshold: int | None,
-) -> Metadata[Root]:
-    config = load_config(repo)
+    config: PublisherConfig | None = None,
+) -> Draft:
+    config = config or load_config(repo)
     with locked(repo):
         if draft_path(repo).exists():
             raise CeremonyError(
@@ -97,7 +141,7 @@ def begin(
         draft.signatures.clear()
         draft_path(repo).parent.mkdir(exist_ok=True)
         draft.to_file(str(draft_path(repo)), SERIALIZER)
-        return draft
+        return Draft(draft.signed.version, draft_path(repo))
 
 
 def _change_root(
@@ -146,55 +190,39 @@ def _load_draft(repo: Path) -> Metadata[Root]:
     return read_metadata(draft_path(repo), Root)
 
 
-def _root_keyids(repo: Path, draft: Metadata[Root]) -> set[str]:
+def _root_keyids(current: Root, draft: Metadata[Root]) -> set[str]:
     """Keys whose signature counts: root keys of the current or of the new root."""
-    current = load_roles(repo).root.signed.roles[Role.ROOT].keyids
-    return set(current) | set(draft.signed.roles[Role.ROOT].keyids)
+    return set(current.roles[Role.ROOT].keyids) | set(draft.signed.roles[Role.ROOT].keyids)
 
 
-def sign_draft(repo: Path, key_file: Path) -> str:
+def sign_draft(repo: Path, key_file: Path) -> DraftSigned:
+    """Add one holder's signature; the progress is counted on the same reading of the draft
+    and the current root."""
     draft = _load_draft(repo)
     stored = keystore.load(key_file)
-    if stored.keyid not in _root_keyids(repo, draft):
+    current = load_roles(repo).root.signed
+    if stored.keyid not in _root_keyids(current, draft):
         raise CeremonyError(
             f"{key_file} is not a root key of the current or the new root: nothing signed"
         )
     draft.sign(stored.signer, append=True)
     draft.to_file(str(draft_path(repo)), SERIALIZER)
-    return stored.keyid
+    return DraftSigned([stored.keyid], _progress(draft, current))
 
 
-def sign_with_local_root_keys(repo: Path, keys: Path) -> int:
-    """Sign the draft with every root key found in `<keys>/offline/`; returns how many."""
+def sign_with_local_root_keys(repo: Path, keys: Path) -> DraftSigned:
+    """Sign the draft with every root key found in `<keys>/offline/`."""
     draft = _load_draft(repo)
-    allowed = _root_keyids(repo, draft)
-    signed = 0
+    current = load_roles(repo).root.signed
+    allowed = _root_keyids(current, draft)
+    signed = []
     for path in sorted((keys / "offline").glob("*.pem")):
         stored = keystore.load(path)
         if stored.keyid in allowed:
             draft.sign(stored.signer, append=True)
-            signed += 1
+            signed.append(stored.keyid)
     draft.to_file(str(draft_path(repo)), SERIALIZER)
-    return signed
-
-
-@dataclass
-class CeremonyStatus:
-    version: int
-    old_signed: int
-    old_threshold: int
-    new_signed: int
-    new_threshold: int
-
-    @property
-    def complete(self) -> bool:
-        return self.old_signed >= self.old_threshold and self.new_signed >= self.new_threshold
-
-    def describe(self) -> str:
-        return (
-            f"root version {self.version}: {self.old_signed}/{self.old_threshold} signatures from "
-            f"the current root keys, {self.new_signed}/{self.new_threshold} from the new root keys"
-        )
+    return DraftSigned(signed, _progress(draft, current))
 
 
 def status(repo: Path) -> CeremonyStatus:
@@ -216,8 +244,8 @@ def _progress(draft: Metadata[Root], old: Root) -> CeremonyStatus:
     )
 
 
-def finish(repo: Path, keys: Path) -> int:
-    config = load_config(repo)
+def finish(repo: Path, keys: Path, config: PublisherConfig | None = None) -> RootPublished:
+    config = config or load_config(repo)
     with locked(repo):
         draft = _load_draft(repo)
         roles = load_roles(repo)
@@ -239,7 +267,7 @@ def finish(repo: Path, keys: Path) -> int:
         )
         _retire_rotated_keys(keys, rotated)
         shutil.rmtree(repo / CEREMONY_DIR)
-        return draft.signed.version
+        return RootPublished(draft.signed.version, rotated)
 
 
 def _retire_rotated_keys(keys: Path, rotated: list[str]) -> None:

@@ -47,3 +47,13 @@ def tag_release(workdir: Path, name: str, message: str) -> None:
             f"git could not tag {workdir.resolve()} ({reason[-1] if reason else 'no output'}); "
             f"tag it by hand: git tag -a {name} -m {message!r}"
         )
+
+
+def tag_configured(template: str, app: str, version: str, channel: str, workdir: Path) -> str:
+    """Tag `workdir`'s HEAD when a template (`git_tag` of repo-tools.json) is set: the last
+    step of a release. Returns the tag's name, "" when no tag is configured."""
+    if not template:
+        return ""
+    name = tag_name(template, version)
+    tag_release(workdir, name, f"{app} {version} ({channel})")
+    return name

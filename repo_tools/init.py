@@ -25,6 +25,9 @@ from repo_tools.repository import (
 )
 from repo_tools.roles import ONLINE_ROLES, ROLES, Role
 
+DEMO_APP = Path("examples/demo_app")
+DEMO_APP_NAME = "demo-app"
+
 
 class InitError(RepoError):
     """The repository cannot be created as asked."""
@@ -77,6 +80,13 @@ def init_repository(
         transaction.commit()
         save_config(repo, config)
         return roles
+
+
+def init_demo_repository(repo: Path, keys: Path) -> RoleSet:
+    """A repository for the demonstration app, with keys made for trying things out only."""
+    return init_repository(
+        repo, keys, PublisherConfig(app_name=DEMO_APP_NAME, bundle=str(DEMO_APP))
+    )
 
 
 def _initial_roles(

@@ -10,6 +10,7 @@ whole chain); old targets/snapshot versions beyond a small margin are deleted at
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.version import Version
@@ -17,7 +18,7 @@ from packaging.version import Version
 from client.formats import CHANNELS, ArchiveInfo, PatchInfo, visible_on
 from repo_tools import keys as keystore
 from repo_tools.catalog import parsed_targets
-from repo_tools.config import load_config
+from repo_tools.config import PublisherConfig, load_config
 from repo_tools.errors import RepoError
 from repo_tools.repository import (
     commit_resigned,
@@ -33,6 +34,11 @@ class PruneError(RepoError):
     pass
 
 
+@dataclass(frozen=True)
+class PruneResult:
+    removed: list[str] = field(default_factory=list)  # target names, archives and patches
+
+
 def releases_to_keep(versions: Iterable[Version], keep: int) -> set[Version]:
     """The N newest plus the newest of each channel (pure)."""
     ordered = sorted(versions)
@@ -44,11 +50,11 @@ def releases_to_keep(versions: Iterable[Version], keep: int) -> set[Version]:
     return kept
 
 
-def prune(repo: Path, keys: Path, keep: int) -> list[str]:
-    """Remove old releases; returns the removed target names."""
+def prune(repo: Path, keys: Path, keep: int, config: PublisherConfig | None = None) -> PruneResult:
+    """Remove old releases (the removed target names are in the result)."""
     if keep < 1:
         raise PruneError(f"--keep must be at least 1, got {keep}")
-    config = load_config(repo)
+    config = config or load_config(repo)
     with locked(repo):
         roles = load_roles(repo)
         targets = roles.targets.signed
@@ -62,7 +68,7 @@ def prune(repo: Path, keys: Path, keep: int) -> list[str]:
             or (isinstance(p, PatchInfo) and not {Version(p.version), Version(p.base)} <= kept)
         ]
         if not removed:
-            return []
+            return PruneResult()
         files = [prefixed_target_name(n, targets.targets[n].hashes["sha256"]) for n in removed]
         for name in removed:
             del targets.targets[name]
@@ -70,4 +76,4 @@ def prune(repo: Path, keys: Path, keep: int) -> list[str]:
         commit_resigned(repo, roles, stored_keys, config.expiry_days, TOP_LEVEL_CHAIN)
         for file_name in files:
             (targets_dir(repo) / file_name).unlink(missing_ok=True)
-        return removed
+        return PruneResult(removed)

@@ -14,7 +14,7 @@ from pathlib import Path
 from tuf.api.metadata import Metadata
 
 from repo_tools import keys as keystore
-from repo_tools.config import load_config
+from repo_tools.config import PublisherConfig, load_config
 from repo_tools.errors import RepoError
 from repo_tools.repository import RoleSet, commit_resigned, load_roles, locked
 from repo_tools.roles import ROLES, Role, chain_from
@@ -61,8 +61,10 @@ def _missing_keys_message(roles: RoleSet, role: str) -> str:
     )
 
 
-def refresh(repo: Path, keys: Path, force: bool = False) -> RefreshResult:
-    config = load_config(repo)
+def refresh(
+    repo: Path, keys: Path, force: bool = False, config: PublisherConfig | None = None
+) -> RefreshResult:
+    config = config or load_config(repo)
     result = RefreshResult()
     with locked(repo):
         roles = load_roles(repo)

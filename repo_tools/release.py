@@ -171,10 +171,12 @@ def _check_request(
     return _Checked(roles, new, bundle, stored_keys)
 
 
-def plan_release(repo: Path, keys: Path, request: ReleaseRequest) -> ReleasePlan:
+def plan_release(
+    repo: Path, keys: Path, request: ReleaseRequest, config: PublisherConfig | None = None
+) -> ReleasePlan:
     """`release --dry-run`: the version, archive and patches, after the same checks of the
     bundle and keys a release makes first; nothing is built, signed or written."""
-    config = load_config(repo)
+    config = config or load_config(repo)
     with locked(repo):
         checked = _check_request(repo, keys, config, request, build=False)
     archives = released_archives(checked.roles.targets.signed)
@@ -189,8 +191,10 @@ def plan_release(repo: Path, keys: Path, request: ReleaseRequest) -> ReleasePlan
     )
 
 
-def release(repo: Path, keys: Path, request: ReleaseRequest) -> ReleaseResult:
-    config = load_config(repo)
+def release(
+    repo: Path, keys: Path, request: ReleaseRequest, config: PublisherConfig | None = None
+) -> ReleaseResult:
+    config = config or load_config(repo)
     with locked(repo):
         checked = _check_request(repo, keys, config, request, build=True)
         roles, new, bundle = checked.roles, checked.version, checked.bundle
@@ -206,7 +210,7 @@ def release(repo: Path, keys: Path, request: ReleaseRequest) -> ReleaseResult:
     if config.keep_releases:
         from repo_tools.prune import prune
 
-        prune(repo, keys, config.keep_releases)
+        prune(repo, keys, config.keep_releases, config)
     return result
 
 

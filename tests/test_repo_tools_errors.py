@@ -1,8 +1,9 @@
 """repo_tools' one error base: every error it raises on purpose is a RepoError with an exit
-code, and client errors are passed on as RepoErrors."""
+code, client errors are passed on as RepoErrors, and the CLI turns them into one line."""
 
 from __future__ import annotations
 
+import errno
 import importlib
 import inspect
 import pkgutil
@@ -12,6 +13,7 @@ import pytest
 import repo_tools
 from client.archive import BundleError
 from client.formats import FormatError
+from repo_tools.cli_base import os_error_message, run
 from repo_tools.config import ConfigError, PublisherConfig
 from repo_tools.errors import RepoError, reported_as
 from repo_tools.git_tag import GitTagError, tag_name
@@ -65,3 +67,31 @@ def test_tag_template_errors_are_value_errors_and_repo_errors() -> None:
     with pytest.raises(GitTagError, match="must contain"):
         tag_name("v", "1.0.0")
     assert tag_name("v{version}", "1.0.0") == "v1.0.0"
+
+
+def test_run_exits_with_the_error_exit_code_and_one_line(capsys) -> None:
+    class Stuck(RepoError):
+        exit_code = 3
+
+    def stuck() -> None:
+        raise Stuck("the repository is stuck")
+
+    with pytest.raises(SystemExit) as exited:
+        run(stuck)
+    assert exited.value.code == 3
+    assert capsys.readouterr().err == "error: the repository is stuck\n"
+    with pytest.raises(SystemExit) as exited:
+        run(lambda: (_ for _ in ()).throw(OSError(errno.EACCES, "Permission denied", "/x")))
+    assert exited.value.code == 1
+    assert capsys.readouterr().err == "error: Permission denied: /x\n"
+    assert run(lambda: 42) == 42
+
+
+def test_os_error_messages() -> None:
+    full = os_error_message(OSError(errno.ENOSPC, "No space left on device"))
+    assert full.startswith("disk full or file-size limit reached while writing ([Errno 28]")
+    assert "File too large" in os_error_message(OSError(errno.EFBIG, "File too large"))
+    assert (
+        os_error_message(OSError(errno.ENOENT, "No such file", "a.json")) == "No such file: a.json"
+    )
+    assert os_error_message(OSError("plain")) == "plain: "
