@@ -22,23 +22,60 @@ from securesystemslib.signer import SSlibKey
 from tuf.api.metadata import Metadata, Root
 
 from repo_tools import keys as keystore
-from repo_tools.config import load_config
-from repo_tools.repository import (
-    SERIALIZER,
-    RepoError,
-    commit_resigned,
-    load_roles,
-    locked,
-    read_metadata,
-)
+from repo_tools.config import PublisherConfig, load_config
+from repo_tools.errors import RepoError
+from repo_tools.repository import SERIALIZER, commit_resigned, load_roles, locked, read_metadata
+from repo_tools.roles import ONLINE_ROLES, Role, chain_from
 
 CEREMONY_DIR = "ceremony"
 DRAFT_NAME = "root.draft.json"
-_CASCADE = {"targets": ["targets", "snapshot", "timestamp"], "snapshot": ["snapshot", "timestamp"]}
 
 
 class CeremonyError(RepoError):
     pass
+
+
+@dataclass(frozen=True)
+class NewKey:
+    private: Path  # keep it offline
+    public: Path  # share this one (.pub.json)
+
+
+@dataclass(frozen=True)
+class Draft:
+    version: int  # the root version the ceremony will publish
+    path: Path
+
+
+@dataclass
+class CeremonyStatus:
+    version: int
+    old_signed: int
+    old_threshold: int
+    new_signed: int
+    new_threshold: int
+
+    @property
+    def complete(self) -> bool:
+        return self.old_signed >= self.old_threshold and self.new_signed >= self.new_threshold
+
+    def describe(self) -> str:
+        return (
+            f"root version {self.version}: {self.old_signed}/{self.old_threshold} signatures from "
+            f"the current root keys, {self.new_signed}/{self.new_threshold} from the new root keys"
+        )
+
+
+@dataclass(frozen=True)
+class DraftSigned:
+    keyids: list[str]  # the keys that signed now
+    progress: CeremonyStatus  # the draft's signatures after signing
+
+
+@dataclass(frozen=True)
+class RootPublished:
+    version: int  # the root version published
+    rotated: list[str]  # online roles whose new keys are now in place
 
 
 def draft_path(repo: Path) -> Path:
@@ -61,14 +98,14 @@ def read_public_key(path: Path) -> SSlibKey:
         raise CeremonyError(f"{path} is not a public key file from `repo-tools keygen`") from error
 
 
-def keygen(path: Path, repo: Path) -> Path:
+def keygen(path: Path, repo: Path) -> NewKey:
     """A new root key for a holder: private key at path, public part at path + .pub.json."""
     if path.exists():
         raise CeremonyError(f"{path} exists: choose a new file name")
     stored = keystore.generate(path, repo)
     public = path.with_name(path.name + ".pub.json")
     write_public_key(public, stored.signer.public_key)
-    return public
+    return NewKey(path, public)
 
 
 def begin(
@@ -78,8 +115,9 @@ def begin(
     add_root_keys: list[Path],
     remove_root_keys: list[str],
     threshold: int | None,
-) -> Metadata[Root]:
-    config = load_config(repo)
+    config: PublisherConfig | None = None,
+) -> Draft:
+    config = config or load_config(repo)
     with locked(repo):
         if draft_path(repo).exists():
             raise CeremonyError(
@@ -98,12 +136,12 @@ def begin(
             raise
         draft.signed.version += 1
         draft.signed.expires = datetime.now(UTC).replace(microsecond=0) + timedelta(
-            days=config.expiry_days["root"]
+            days=config.expiry_days[Role.ROOT]
         )
         draft.signatures.clear()
         draft_path(repo).parent.mkdir(exist_ok=True)
         draft.to_file(str(draft_path(repo)), SERIALIZER)
-        return draft
+        return Draft(draft.signed.version, draft_path(repo))
 
 
 def _change_root(
@@ -117,27 +155,27 @@ def _change_root(
 ) -> None:
     """Apply the requested key changes to the draft's signed root (validated first)."""
     for role in rotate:
-        if role not in keystore.ONLINE_ROLES:
+        if role not in ONLINE_ROLES:
             raise CeremonyError(
-                f"cannot rotate {role!r} here: rotate one of {', '.join(keystore.ONLINE_ROLES)}"
+                f"cannot rotate {role!r} here: rotate one of {', '.join(ONLINE_ROLES)}"
                 "; root keys change with --add-root-key/--remove-root-key"
             )
         if next_key_path(keys, role).exists():
             raise CeremonyError(f"{next_key_path(keys, role)} exists: abort the old ceremony")
     new_root_keys = [read_public_key(p) for p in add_root_keys]
     for key in new_root_keys:
-        root.add_key(key, "root")
+        root.add_key(key, Role.ROOT)
     for prefix in remove_root_keys:
-        matches = [k for k in root.roles["root"].keyids if k.startswith(prefix)]
+        matches = [k for k in root.roles[Role.ROOT].keyids if k.startswith(prefix)]
         if len(matches) != 1:
             raise CeremonyError(f"root key id {prefix!r} matches {len(matches)} keys")
-        root.revoke_key(matches[0], "root")
+        root.revoke_key(matches[0], Role.ROOT)
     if threshold is not None:
-        root.roles["root"].threshold = threshold
-    if not 1 <= root.roles["root"].threshold <= len(root.roles["root"].keyids):
+        root.roles[Role.ROOT].threshold = threshold
+    if not 1 <= root.roles[Role.ROOT].threshold <= len(root.roles[Role.ROOT].keyids):
         raise CeremonyError(
-            f"root threshold {root.roles['root'].threshold} needs between 1 and "
-            f"{len(root.roles['root'].keyids)} root keys"
+            f"root threshold {root.roles[Role.ROOT].threshold} needs between 1 and "
+            f"{len(root.roles[Role.ROOT].keyids)} root keys"
         )
     for role in rotate:
         new_key = keystore.generate(next_key_path(keys, role), repo)
@@ -152,55 +190,39 @@ def _load_draft(repo: Path) -> Metadata[Root]:
     return read_metadata(draft_path(repo), Root)
 
 
-def _root_keyids(repo: Path, draft: Metadata[Root]) -> set[str]:
+def _root_keyids(current: Root, draft: Metadata[Root]) -> set[str]:
     """Keys whose signature counts: root keys of the current or of the new root."""
-    current = load_roles(repo).root.signed.roles["root"].keyids
-    return set(current) | set(draft.signed.roles["root"].keyids)
+    return set(current.roles[Role.ROOT].keyids) | set(draft.signed.roles[Role.ROOT].keyids)
 
 
-def sign_draft(repo: Path, key_file: Path) -> str:
+def sign_draft(repo: Path, key_file: Path) -> DraftSigned:
+    """Add one holder's signature; the progress is counted on the same reading of the draft
+    and the current root."""
     draft = _load_draft(repo)
     stored = keystore.load(key_file)
-    if stored.keyid not in _root_keyids(repo, draft):
+    current = load_roles(repo).root.signed
+    if stored.keyid not in _root_keyids(current, draft):
         raise CeremonyError(
             f"{key_file} is not a root key of the current or the new root: nothing signed"
         )
     draft.sign(stored.signer, append=True)
     draft.to_file(str(draft_path(repo)), SERIALIZER)
-    return stored.keyid
+    return DraftSigned([stored.keyid], _progress(draft, current))
 
 
-def sign_with_local_root_keys(repo: Path, keys: Path) -> int:
-    """Sign the draft with every root key found in `<keys>/offline/`; returns how many."""
+def sign_with_local_root_keys(repo: Path, keys: Path) -> DraftSigned:
+    """Sign the draft with every root key found in `<keys>/offline/`."""
     draft = _load_draft(repo)
-    allowed = _root_keyids(repo, draft)
-    signed = 0
+    current = load_roles(repo).root.signed
+    allowed = _root_keyids(current, draft)
+    signed = []
     for path in sorted((keys / "offline").glob("*.pem")):
         stored = keystore.load(path)
         if stored.keyid in allowed:
             draft.sign(stored.signer, append=True)
-            signed += 1
+            signed.append(stored.keyid)
     draft.to_file(str(draft_path(repo)), SERIALIZER)
-    return signed
-
-
-@dataclass
-class CeremonyStatus:
-    version: int
-    old_signed: int
-    old_threshold: int
-    new_signed: int
-    new_threshold: int
-
-    @property
-    def complete(self) -> bool:
-        return self.old_signed >= self.old_threshold and self.new_signed >= self.new_threshold
-
-    def describe(self) -> str:
-        return (
-            f"root version {self.version}: {self.old_signed}/{self.old_threshold} signatures from "
-            f"the current root keys, {self.new_signed}/{self.new_threshold} from the new root keys"
-        )
+    return DraftSigned(signed, _progress(draft, current))
 
 
 def status(repo: Path) -> CeremonyStatus:
@@ -209,8 +231,10 @@ def status(repo: Path) -> CeremonyStatus:
 
 def _progress(draft: Metadata[Root], old: Root) -> CeremonyStatus:
     """Signatures on the draft counted against both thresholds (what every client checks)."""
-    old_result = old.get_verification_result("root", draft.signed_bytes, draft.signatures)
-    new_result = draft.signed.get_verification_result("root", draft.signed_bytes, draft.signatures)
+    old_result = old.get_verification_result(Role.ROOT, draft.signed_bytes, draft.signatures)
+    new_result = draft.signed.get_verification_result(
+        Role.ROOT, draft.signed_bytes, draft.signatures
+    )
     return CeremonyStatus(
         draft.signed.version,
         len(old_result.signed),
@@ -220,8 +244,8 @@ def _progress(draft: Metadata[Root], old: Root) -> CeremonyStatus:
     )
 
 
-def finish(repo: Path, keys: Path) -> int:
-    config = load_config(repo)
+def finish(repo: Path, keys: Path, config: PublisherConfig | None = None) -> RootPublished:
+    config = config or load_config(repo)
     with locked(repo):
         draft = _load_draft(repo)
         roles = load_roles(repo)
@@ -234,16 +258,16 @@ def finish(repo: Path, keys: Path) -> int:
         progress = _progress(draft, roles.root.signed)
         if not progress.complete:
             raise CeremonyError(f"not enough signatures yet: {progress.describe()}")
-        rotated = [r for r in keystore.ONLINE_ROLES if next_key_path(keys, r).exists()]
-        roles_to_sign = {r for role in rotated for r in _CASCADE.get(role, [role])}
+        rotated: list[str] = [r for r in ONLINE_ROLES if next_key_path(keys, r).exists()]
+        roles_to_sign = {r for role in rotated for r in chain_from(role)}
         roles.root = draft
         stored = keystore.load_all(keys)
         commit_resigned(
-            repo, roles, stored, config.expiry_days, roles_to_sign, also=frozenset({"root"})
+            repo, roles, stored, config.expiry_days, roles_to_sign, also=frozenset({Role.ROOT})
         )
         _retire_rotated_keys(keys, rotated)
         shutil.rmtree(repo / CEREMONY_DIR)
-        return draft.signed.version
+        return RootPublished(draft.signed.version, rotated)
 
 
 def _retire_rotated_keys(keys: Path, rotated: list[str]) -> None:
@@ -258,10 +282,10 @@ def _retire_rotated_keys(keys: Path, rotated: list[str]) -> None:
 
 
 def abort(repo: Path, keys: Path) -> None:
-    pending = [next_key_path(keys, role) for role in keystore.ONLINE_ROLES]
+    pending = [next_key_path(keys, role) for role in ONLINE_ROLES]
     if not draft_path(repo).exists() and not any(p.exists() for p in pending):
         raise CeremonyError("no ceremony in progress: nothing to abort")
     with locked(repo):
-        for role in keystore.ONLINE_ROLES:
+        for role in ONLINE_ROLES:
             next_key_path(keys, role).unlink(missing_ok=True)
         shutil.rmtree(repo / CEREMONY_DIR, ignore_errors=True)

@@ -1,57 +1,38 @@
-"""`repo-tools`: the publisher's command line. Exit 0 only on success."""
+"""`repo-tools`: the publisher's command line. Exit 0 only on success.
+
+Every command has the same shape: parse the options, call one library function (one module
+per command) that returns a dataclass, format it; failures are turned into one line and an
+exit code by repo_tools.cli_base.run. Library modules are imported inside the commands, so
+`--help` stays fast. The key and root commands are in repo_tools.cli_keys.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from client.archive import BundleError
-from client.formats import CHANNELS, FormatError
-from repo_tools.config import ConfigError, PublisherConfig, load_config, parse_expiry_option
-from repo_tools.keys import KeyFileError
-from repo_tools.repository import RepoError
-from repo_tools.versioning import BUMPS, VersionError
+from client.formats import CHANNELS
+from repo_tools.cli_base import Context, config_of, fail, run
+from repo_tools.cli_keys import ceremony, keygen, rotate_key
+from repo_tools.errors import RepoError
+from repo_tools.versioning import BUMPS
 
-DEMO_APP = Path("examples/demo_app")
-DEMO_APP_NAME = "demo-app"
-_EXPECTED = (ConfigError, KeyFileError, RepoError, VersionError, BundleError, FormatError)
+if TYPE_CHECKING:
+    from repo_tools.config import PublisherConfig
+    from repo_tools.publish import PublishResult
+    from repo_tools.release import ReleasePlan, ReleaseRequest
+
 PUBLISH_OPTION = click.option(
     "--publish/--no-publish",
     default=True,
     show_default=True,
     help="Publish to publish_to of repo-tools.json afterwards, when it is set.",
 )
-
-
-class Context:
-    def __init__(self, repo: Path, keys: Path) -> None:
-        self.repo = repo
-        self.keys = keys
-
-
-def fail(message: str) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(1)
-
-
-def run_guarded(action):  # type: ignore[no-untyped-def]
-    """Turn expected failures into one clear line and exit code 1 (never a traceback)."""
-    try:
-        return action()
-    except _EXPECTED as error:
-        fail(str(error))
-    except OSError as error:
-        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-            fail(
-                f"disk full or file-size limit reached while writing ({error}): free space "
-                "and run the command again"
-            )
-        fail(f"{error.strerror or error}: {getattr(error, 'filename', '') or ''}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,6 +54,10 @@ def run_guarded(action):  # type: ignore[no-untyped-def]
 def main(ctx: click.Context, repo: Path, keys: Path) -> None:
     """Publish signed releases of an application into a TUF repository."""
     ctx.obj = Context(repo, keys)
+
+
+for command in (keygen, ceremony, rotate_key):
+    main.add_command(command)
 
 
 @main.command()
@@ -98,6 +83,7 @@ def init(
     force: bool,
 ) -> None:
     """Create keys, the first root and empty targets, snapshot and timestamp."""
+    from repo_tools.config import PublisherConfig, parse_expiry_option
     from repo_tools.init import init_repository
 
     def action() -> None:
@@ -105,27 +91,8 @@ def init(
         config.expiry_days.update(parse_expiry_option(expires))
         init_repository(obj.repo, obj.keys, config, root_keys, root_threshold, force)
 
-    run_guarded(action)
+    run(action)
     click.echo(f"initialised repository {obj.repo} for {app_name}; keys in {obj.keys}")
-
-
-def _ensure_demo_repository(obj: Context) -> None:
-    from repo_tools.config import CONFIG_NAME
-    from repo_tools.init import init_repository
-
-    if (obj.repo / CONFIG_NAME).exists():
-        return
-    click.secho(
-        "\n!!! No repository yet: creating one with DEMONSTRATION KEYS in "
-        f"{obj.keys}/ !!!\n!!! They are for trying things out only: for real releases run "
-        "`repo-tools init` with keys you protect (see keys.example/README.md). !!!\n",
-        fg="yellow",
-        bold=True,
-        err=True,
-    )
-    init_repository(
-        obj.repo, obj.keys, PublisherConfig(app_name=DEMO_APP_NAME, bundle=str(DEMO_APP))
-    )
 
 
 @main.command()
@@ -170,7 +137,7 @@ def release(
     dry_run: bool,
 ) -> None:
     """Build, sign, verify and publish a new release; prints the new version."""
-    from repo_tools.release import ReleaseRequest
+    from repo_tools.release import ReleaseRequest, plan_release
     from repo_tools.release import release as do_release
 
     if notes and notes_file:
@@ -179,27 +146,94 @@ def release(
         fail("give either --bump or --version, not both")
     if dry_run:
         request = ReleaseRequest(bump, channel, bundle, "", required, explicit_version, rollout)
-        _print_release_plan(obj, request)
+        _print_release_plan(run(lambda: plan_release(obj.repo, obj.keys, request)), request)
         return
-
-    def action():  # type: ignore[no-untyped-def]
-        if demo_keys_ok:
-            _ensure_demo_repository(obj)
-        text = notes_file.read_text() if notes_file else notes
-        request = ReleaseRequest(bump, channel, bundle, text, required, explicit_version, rollout)
-        return do_release(obj.repo, obj.keys, request)
-
-    result = run_guarded(action)
+    if demo_keys_ok:
+        _ensure_demo_repository(obj)
+    text = run(lambda: notes_file.read_text()) if notes_file else notes
+    request = ReleaseRequest(bump, channel, bundle, text, required, explicit_version, rollout)
+    config = config_of(obj)
+    result = run(lambda: do_release(obj.repo, obj.keys, request, config))
     click.echo(
         f"released {result.version}: {result.archive}"
         + (f" + {len(result.patches)} patch(es)" if result.patches else ""),
         err=True,
     )
     click.echo(str(result.version))
-    config = run_guarded(lambda: load_config(obj.repo))  # once, for both last steps
     if publish:
         _publish_configured(obj, f"released {result.version}", config)
     _tag_configured(config, str(result.version), channel)
+
+
+def _ensure_demo_repository(obj: Context) -> None:
+    from repo_tools.config import CONFIG_NAME
+    from repo_tools.init import init_demo_repository
+
+    if (obj.repo / CONFIG_NAME).exists():
+        return
+    click.secho(
+        "\n!!! No repository yet: creating one with DEMONSTRATION KEYS in "
+        f"{obj.keys}/ !!!\n!!! They are for trying things out only: for real releases run "
+        "`repo-tools init` with keys you protect (see keys.example/README.md). !!!\n",
+        fg="yellow",
+        bold=True,
+        err=True,
+    )
+    run(lambda: init_demo_repository(obj.repo, obj.keys))
+
+
+def _print_release_plan(plan: ReleasePlan, request: ReleaseRequest) -> None:
+    bases = ", ".join(str(base) for base in plan.patch_bases) or "none (first release)"
+    source = plan.bundle if plan.bundle is not None else f"the output of {plan.build_command!r}"
+    lines = [
+        f"would release {plan.version} ({request.channel}) from {source}",
+        f"  archive:      {plan.archive}",
+        f"  patches from: {bases}",
+        "  signs:        targets, snapshot, timestamp (keys found)",
+        f"  rollout:      {request.rollout}%" + (", required" if request.required else ""),
+    ]
+    if plan.publish_to:
+        lines.append(f"  publishes to: {plan.publish_to}")
+    if plan.tag:
+        lines.append(f"  tags:         {plan.tag}")
+    click.echo("\n".join(lines), err=True)
+    click.echo(str(plan.version))
+
+
+def _tag_configured(config: PublisherConfig, version: str, channel: str) -> None:
+    """Tag the working directory's HEAD when `git_tag` is set (the last step of a release)."""
+    from repo_tools.git_tag import tag_configured
+
+    try:
+        name = tag_configured(config.git_tag, config.app_name, version, channel, Path.cwd())
+    except RepoError as error:
+        fail(f"released {version}, but tagging failed: {error}", error.exit_code)
+    if name:
+        click.echo(f"tagged {name}", err=True)
+
+
+def _publish_configured(obj: Context, done: str, config: PublisherConfig) -> None:
+    """Publish to `publish_to` when it is set (the end of `release`, `refresh`, `yank`,
+    `rollout`); a failure keeps what was done locally and says what to run."""
+    from repo_tools.publish import publish_configured
+
+    try:
+        result = publish_configured(obj.repo, config)
+    except (RepoError, OSError) as error:
+        fail(
+            f"{done} locally, but publishing to {config.publish_to} failed: {error}. Clients "
+            "keep the previous state until it succeeds: fix that and run `repo-tools publish`"
+        )
+    if result is not None:
+        _report_published(result)
+
+
+def _report_published(result: PublishResult, err: bool = True) -> None:
+    click.echo(
+        f"published {len(result.copied)} changed file(s) to {result.destination}"
+        + (f", deleted {len(result.deleted)}" if result.deleted else ""),
+        err=err,
+    )
 
 
 @main.command()
@@ -214,7 +248,7 @@ def verify(obj: Context, within: int) -> None:
     """Check the repository as a new client would (root chain, roles, every target)."""
     from repo_tools.verify import verify_repository
 
-    report = run_guarded(lambda: verify_repository(obj.repo, within))
+    report = run(lambda: verify_repository(obj.repo, within))
     for problem in report.problems:
         click.secho(f"problem: {problem}", fg="red", err=True)
     if not report.ok:
@@ -231,8 +265,8 @@ def status(obj: Context, as_json: bool) -> None:
     """Latest version per channel, roles with versions, expiry and signatures, sizes."""
     from repo_tools.status import format_status, repository_status
 
-    result = run_guarded(lambda: repository_status(obj.repo))
-    click.echo(json.dumps(result, indent=2) if as_json else format_status(result))
+    result = run(lambda: repository_status(obj.repo))
+    click.echo(json.dumps(result.to_json(), indent=2) if as_json else format_status(result))
 
 
 @main.command()
@@ -245,10 +279,11 @@ def refresh(obj: Context, force: bool, publish: bool) -> None:
     """Re-sign roles that are near expiry or out of date (for cron/CI; idempotent)."""
     from repo_tools.refresh import refresh as do_refresh
 
-    result = run_guarded(lambda: do_refresh(obj.repo, obj.keys, force))
+    config = config_of(obj)
+    result = run(lambda: do_refresh(obj.repo, obj.keys, force, config))
     click.echo("re-signed: " + ", ".join(result.resigned) if result.resigned else "nothing due")
     if publish:
-        _publish_configured(obj, "re-signed" if result.resigned else "nothing was due")
+        _publish_configured(obj, "re-signed" if result.resigned else "nothing was due", config)
     if result.blocked:
         fail("; ".join(result.blocked.values()))
 
@@ -260,7 +295,7 @@ def prune(obj: Context, keep: int) -> None:
     """Remove old releases; the newest of every channel always stays."""
     from repo_tools.prune import prune as do_prune
 
-    removed = run_guarded(lambda: do_prune(obj.repo, obj.keys, keep))
+    removed = run(lambda: do_prune(obj.repo, obj.keys, keep)).removed
     click.echo(f"removed {len(removed)} target(s)" + "".join(f"\n  {n}" for n in removed))
 
 
@@ -278,157 +313,16 @@ def prune(obj: Context, keep: int) -> None:
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, tls: bool, tls_dir: Path) -> None:
     """Development server for metadata/ and targets/ (production: any static host)."""
-    from repo_tools.serve import make_server
+    from repo_tools.serve import open_server
 
-    if not (obj.repo / "metadata").is_dir():
-        fail(f"{obj.repo}/metadata not found: run `repo-tools init` and `release` first")
-    try:
-        server, ca_file = make_server(obj.repo, host, port, tls_dir if tls else None)
-    except OSError as error:
-        fail(f"cannot listen on {host}:{port}: {error.strerror}; choose another --port")
-    scheme = "https" if tls else "http"
-    click.echo(f"serving {obj.repo} at {scheme}://{host}:{server.server_address[1]}/", err=True)
-    click.echo(f"  metadata_url: {scheme}://{host}:{server.server_address[1]}/metadata", err=True)
-    click.echo(f"  targets_url:  {scheme}://{host}:{server.server_address[1]}/targets", err=True)
-    if ca_file:
-        click.echo(f"  ca_bundle:    {ca_file.resolve()}", err=True)
+    serving = run(lambda: open_server(obj.repo, host, port, tls_dir if tls else None))
+    click.echo(f"serving {obj.repo} at {serving.url}", err=True)
+    click.echo(f"  metadata_url: {serving.url}metadata", err=True)
+    click.echo(f"  targets_url:  {serving.url}targets", err=True)
+    if serving.ca_file:
+        click.echo(f"  ca_bundle:    {serving.ca_file.resolve()}", err=True)
     with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
-
-
-@main.command()
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Private key file to create (public part: OUT.pub.json).",
-)
-@click.pass_obj
-def keygen(obj: Context, out: Path) -> None:
-    """Create a root key for a key holder (offline); share only the .pub.json file."""
-    from repo_tools.ceremony import keygen as do_keygen
-
-    public = run_guarded(lambda: do_keygen(out, obj.repo))
-    click.echo(f"private key {out} (keep it offline); public key {public}")
-
-
-@main.group()
-def ceremony() -> None:
-    """Offline root signing: rotate keys, change root keys or threshold."""
-
-
-@ceremony.command("begin")
-@click.option(
-    "--rotate",
-    multiple=True,
-    type=click.Choice(["targets", "snapshot", "timestamp"]),
-    help="Give this online role a new key (repeatable).",
-)
-@click.option(
-    "--add-root-key",
-    multiple=True,
-    type=click.Path(path_type=Path, exists=True),
-    help="Public key file (.pub.json from keygen) of a new root key holder.",
-)
-@click.option("--remove-root-key", multiple=True, help="Key id (or unique prefix) to remove.")
-@click.option("--root-threshold", type=int, help="New number of root signatures required.")
-@click.pass_obj
-def ceremony_begin(
-    obj: Context,
-    rotate: tuple[str, ...],
-    add_root_key: tuple[Path, ...],
-    remove_root_key: tuple[str, ...],
-    root_threshold: int | None,
-) -> None:
-    """Draft the next root version with the requested changes."""
-    from repo_tools import ceremony as steps
-
-    draft = run_guarded(
-        lambda: steps.begin(
-            obj.repo,
-            obj.keys,
-            list(rotate),
-            list(add_root_key),
-            list(remove_root_key),
-            root_threshold,
-        )
-    )
-    click.echo(
-        f"draft root version {draft.signed.version} in {steps.draft_path(obj.repo)}; "
-        "each root key holder now runs `repo-tools ceremony sign --key FILE`"
-    )
-
-
-@ceremony.command("sign")
-@click.option(
-    "--key",
-    type=click.Path(path_type=Path, exists=True),
-    required=True,
-    help="A root private key file (current or new root key).",
-)
-@click.pass_obj
-def ceremony_sign(obj: Context, key: Path) -> None:
-    """Add one root key holder's signature to the draft."""
-    from repo_tools import ceremony as steps
-
-    keyid = run_guarded(lambda: steps.sign_draft(obj.repo, key))
-    click.echo(
-        f"signed with {keyid[:12]}; {run_guarded(lambda: steps.status(obj.repo)).describe()}"
-    )
-
-
-@ceremony.command("status")
-@click.pass_obj
-def ceremony_status(obj: Context) -> None:
-    """Signatures collected so far against the thresholds."""
-    from repo_tools import ceremony as steps
-
-    progress = run_guarded(lambda: steps.status(obj.repo))
-    click.echo(progress.describe() + ("; ready to finish" if progress.complete else ""))
-
-
-@ceremony.command("finish")
-@click.pass_obj
-def ceremony_finish(obj: Context) -> None:
-    """Publish the signed root; put rotated keys in place and re-sign their roles."""
-    from repo_tools import ceremony as steps
-
-    version = run_guarded(lambda: steps.finish(obj.repo, obj.keys))
-    click.echo(f"published root version {version}")
-
-
-@ceremony.command("abort")
-@click.pass_obj
-def ceremony_abort(obj: Context) -> None:
-    """Drop the draft and any new online keys it created."""
-    from repo_tools import ceremony as steps
-
-    run_guarded(lambda: steps.abort(obj.repo, obj.keys))
-    click.echo("ceremony aborted")
-
-
-@main.command("rotate-key")
-@click.argument("role", type=click.Choice(["targets", "snapshot", "timestamp"]))
-@click.pass_obj
-def rotate_key(obj: Context, role: str) -> None:
-    """Replace an online role's key; finishes at once if enough root keys are at hand."""
-    from repo_tools import ceremony as steps
-
-    run_guarded(lambda: steps.begin(obj.repo, obj.keys, [role], [], [], None))
-    try:
-        steps.sign_with_local_root_keys(obj.repo, obj.keys)
-    except (*_EXPECTED, OSError) as error:
-        steps.abort(obj.repo, obj.keys)  # leave no half-begun ceremony behind
-        fail(f"{error}; the rotation was abandoned, nothing changed")
-    progress = run_guarded(lambda: steps.status(obj.repo))
-    if not progress.complete:
-        click.echo(
-            f"{progress.describe()}: collect the missing signatures with "
-            "`repo-tools ceremony sign --key FILE`, then `repo-tools ceremony finish`"
-        )
-        sys.exit(1)
-    version = run_guarded(lambda: steps.finish(obj.repo, obj.keys))
-    click.echo(f"rotated the {role} key; published root version {version}")
+        serving.server.serve_forever()
 
 
 @main.command()
@@ -447,85 +341,10 @@ def rotate_key(obj: Context, role: str) -> None:
 @click.pass_obj
 def publish(obj: Context, destination: str | None, endpoint_url: str | None, delete: bool) -> None:
     """Copy metadata/ and targets/ to a folder or bucket in upload order (timestamp last)."""
-    from repo_tools.publish import open_destination
-    from repo_tools.publish import publish as do_publish
+    from repo_tools.publish import publish_repository
 
-    def action():  # type: ignore[no-untyped-def]
-        config = load_config(obj.repo)
-        where = destination or config.publish_to
-        if not where:
-            raise ConfigError(
-                "nowhere to publish: give --to DIR or --to s3://BUCKET/PREFIX, or set "
-                "publish_to in repo-tools.json"
-            )
-        url = config.publish_endpoint_url if endpoint_url is None else endpoint_url
-        return do_publish(obj.repo, open_destination(where, obj.repo, url), delete)
-
-    _report_published(run_guarded(action), err=False)
-
-
-def _print_release_plan(obj: Context, request) -> None:  # type: ignore[no-untyped-def]
-    from repo_tools.release import plan_release
-
-    plan = run_guarded(lambda: plan_release(obj.repo, obj.keys, request))
-    bases = ", ".join(str(base) for base in plan.patch_bases) or "none (first release)"
-    source = plan.bundle if plan.bundle is not None else f"the output of {plan.build_command!r}"
-    lines = [
-        f"would release {plan.version} ({request.channel}) from {source}",
-        f"  archive:      {plan.archive}",
-        f"  patches from: {bases}",
-        "  signs:        targets, snapshot, timestamp (keys found)",
-        f"  rollout:      {request.rollout}%" + (", required" if request.required else ""),
-    ]
-    if plan.publish_to:
-        lines.append(f"  publishes to: {plan.publish_to}")
-    if plan.tag:
-        lines.append(f"  tags:         {plan.tag}")
-    click.echo("\n".join(lines), err=True)
-    click.echo(str(plan.version))
-
-
-def _report_published(result, err: bool = True) -> None:  # type: ignore[no-untyped-def]
-    click.echo(
-        f"published {len(result.copied)} changed file(s) to {result.destination}"
-        + (f", deleted {len(result.deleted)}" if result.deleted else ""),
-        err=err,
-    )
-
-
-def _tag_configured(config: PublisherConfig, version: str, channel: str) -> None:
-    """Tag the working directory's HEAD when `git_tag` is set (the last step of a release)."""
-    from repo_tools.git_tag import tag_name, tag_release
-
-    if not config.git_tag:
-        return
-    name = tag_name(config.git_tag, version)
-    try:
-        tag_release(Path.cwd(), name, f"{config.app_name} {version} ({channel})")
-    except RepoError as error:
-        fail(f"released {version}, but tagging failed: {error}")
-    click.echo(f"tagged {name}", err=True)
-
-
-def _publish_configured(obj: Context, done: str, config: PublisherConfig | None = None) -> None:
-    """Publish to `publish_to` when it is set (the end of `release` and `refresh`), as a mirror:
-    what the repository no longer has (pruned releases, old metadata versions) is deleted
-    there too, after the new timestamp is in place."""
-    from repo_tools.publish import open_destination
-    from repo_tools.publish import publish as do_publish
-
-    if config is None:
-        config = run_guarded(lambda: load_config(obj.repo))
-    if not config.publish_to:
-        return
-    try:
-        destination = open_destination(config.publish_to, obj.repo, config.publish_endpoint_url)
-        _report_published(do_publish(obj.repo, destination, delete=True))
-    except (*_EXPECTED, OSError) as error:
-        fail(
-            f"{done} locally, but publishing to {config.publish_to} failed: {error}. Clients "
-            "keep the previous state until it succeeds: fix that and run `repo-tools publish`"
-        )
+    result = run(lambda: publish_repository(obj.repo, destination, endpoint_url, delete))
+    _report_published(result, err=False)
 
 
 @main.command()
@@ -540,14 +359,16 @@ def yank(obj: Context, version: str, reason: str | None, undo: bool, publish: bo
 
     if undo == (reason is not None):
         fail("give either --reason TEXT (withdraw) or --undo (offer it again)")
-    new_reason = None if undo else reason
-    previous = run_guarded(lambda: set_yanked(obj.repo, obj.keys, version, new_reason))
+    config = config_of(obj)
+    change = run(lambda: set_yanked(obj.repo, obj.keys, version, reason, config))
     if undo:
-        click.echo(f"{version}: offered again" + ("" if previous else " (it was not withdrawn)"))
+        click.echo(
+            f"{version}: offered again" + ("" if change.previous else " (it was not withdrawn)")
+        )
     else:
         click.echo(f"{version}: withdrawn ({reason})")
     if publish:
-        _publish_configured(obj, "withdrawn" if not undo else "restored")
+        _publish_configured(obj, "withdrawn" if not undo else "restored", config)
 
 
 @main.command()
@@ -559,7 +380,8 @@ def rollout(obj: Context, version: str, percent: int, publish: bool) -> None:
     """Set a release's staged-rollout percentage (0 halts it, 100 is everyone)."""
     from repo_tools.rollout import set_rollout
 
-    previous = run_guarded(lambda: set_rollout(obj.repo, obj.keys, version, percent))
-    click.echo(f"{version}: rollout {previous}% -> {percent}%")
+    config = config_of(obj)
+    change = run(lambda: set_rollout(obj.repo, obj.keys, version, percent, config))
+    click.echo(f"{version}: rollout {change.previous}% -> {percent}%")
     if publish:
-        _publish_configured(obj, "rollout changed")
+        _publish_configured(obj, "rollout changed", config)

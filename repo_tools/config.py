@@ -17,14 +17,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from client.formats import check_app_name
+from client.formats import FormatError, check_app_name
+from repo_tools.errors import RepoError, reported_as
+from repo_tools.git_tag import tag_name
+from repo_tools.object_store import check_endpoint_url, parse_bucket_address
+from repo_tools.roles import ROLES, Role
 
 CONFIG_NAME = "repo-tools.json"
-ROLES = ("root", "targets", "snapshot", "timestamp")
-DEFAULT_EXPIRY_DAYS = {"root": 365, "targets": 90, "snapshot": 30, "timestamp": 7}
+DEFAULT_EXPIRY_DAYS: dict[str, int] = {
+    Role.ROOT: 365,
+    Role.TARGETS: 90,
+    Role.SNAPSHOT: 30,
+    Role.TIMESTAMP: 7,
+}
 
 
-class ConfigError(ValueError):
+class ConfigError(RepoError, ValueError):
     """The publisher's configuration is missing or invalid."""
 
 
@@ -43,7 +51,8 @@ class PublisherConfig:
     git_tag: str = ""  # tag the working directory's HEAD after a release, e.g. "v{version}"
 
     def validate(self) -> PublisherConfig:
-        check_app_name(self.app_name)
+        with reported_as(ConfigError, FormatError):
+            check_app_name(self.app_name)
         for role in ROLES:
             days = self.expiry_days.get(role)
             if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650:
@@ -58,8 +67,6 @@ class PublisherConfig:
             raise ConfigError(f"keep_releases is {self.keep_releases!r}: use 0 (keep all) or more")
         self._validate_publishing()
         if self.git_tag:
-            from repo_tools.git_tag import tag_name
-
             try:
                 tag_name(str(self.git_tag), "1.0.0b1")
             except ValueError as error:
@@ -72,9 +79,6 @@ class PublisherConfig:
         return self
 
     def _validate_publishing(self) -> None:
-        from repo_tools.object_store import check_endpoint_url, parse_bucket_address
-        from repo_tools.repository import RepoError
-
         for key in ("bundle", "build_command", "git_tag", "publish_to", "publish_endpoint_url"):
             if not isinstance(getattr(self, key), str):
                 raise ConfigError(f"{key} is {getattr(self, key)!r}: give a string")

@@ -6,13 +6,14 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tuf.api.metadata import Metadata, Role, Root, Snapshot, Targets, Timestamp
+from tuf.api.metadata import Metadata, Root, Snapshot, Targets, Timestamp
+from tuf.api.metadata import Role as TufRole
 
 from repo_tools import keys as keystore
 from repo_tools.ceremony import CEREMONY_DIR
 from repo_tools.config import CONFIG_NAME, PublisherConfig, save_config
+from repo_tools.errors import RepoError
 from repo_tools.repository import (
-    RepoError,
     RoleSet,
     Transaction,
     locked,
@@ -22,6 +23,10 @@ from repo_tools.repository import (
     targets_dir,
     timestamp_entry,
 )
+from repo_tools.roles import ONLINE_ROLES, ROLES, Role
+
+DEMO_APP = Path("examples/demo_app")
+DEMO_APP_NAME = "demo-app"
 
 
 class InitError(RepoError):
@@ -57,14 +62,13 @@ def init_repository(
                 "releases are deleted; installed clients will no longer trust new releases)"
             )
         # key location is checked before anything is deleted or written
-        for path in [keystore.online_key_path(keys, "targets"), keystore.root_key_path(keys, 1)]:
+        for path in [keystore.online_key_path(keys, Role.TARGETS), keystore.root_key_path(keys, 1)]:
             keystore.check_key_location(path, repo)
         for path in present:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
 
-        online = {
-            r: keystore.generate(keystore.online_key_path(keys, r), repo)
-            for r in keystore.ONLINE_ROLES
+        online: dict[str, keystore.StoredKey] = {
+            r: keystore.generate(keystore.online_key_path(keys, r), repo) for r in ONLINE_ROLES
         }
         offline = [
             keystore.generate(keystore.root_key_path(keys, n), repo)
@@ -72,11 +76,17 @@ def init_repository(
         ]
         roles = _initial_roles(config, online, offline, root_threshold)
         transaction = Transaction(repo)
-        transaction.write_metadata(roles.root, "1.root.json", "root.json")
-        transaction.write_roles(roles, {"targets", "snapshot", "timestamp"})
+        transaction.write_roles(roles, ROLES)  # root as 1.root.json and root.json
         transaction.commit()
         save_config(repo, config)
         return roles
+
+
+def init_demo_repository(repo: Path, keys: Path) -> RoleSet:
+    """A repository for the demonstration app, with keys made for trying things out only."""
+    return init_repository(
+        repo, keys, PublisherConfig(app_name=DEMO_APP_NAME, bundle=str(DEMO_APP))
+    )
 
 
 def _initial_roles(
@@ -87,21 +97,21 @@ def _initial_roles(
 ) -> RoleSet:
     expiry = datetime.now(UTC) + timedelta(days=1)  # replaced when signing
     root = Root(expires=expiry, consistent_snapshot=True)
-    root.roles["root"] = Role([], root_threshold)
+    root.roles[Role.ROOT] = TufRole([], root_threshold)
     for key in offline:
-        root.add_key(key.signer.public_key, "root")
+        root.add_key(key.signer.public_key, Role.ROOT)
     for role, key in online.items():
         root.add_key(key.signer.public_key, role)
     all_keys = [*offline, *online.values()]
     days = config.expiry_days
     root_md = Metadata(root)
-    sign(root_md, root, all_keys, days["root"], bump=False)
+    sign(root_md, root, all_keys, days[Role.ROOT], bump=False)
     targets = Metadata(Targets(expires=expiry))
-    sign(targets, root, all_keys, days["targets"], bump=False)
+    sign(targets, root, all_keys, days[Role.TARGETS], bump=False)
     snapshot = Metadata(Snapshot(expires=expiry))
     snapshot.signed.meta["targets.json"] = snapshot_entry(targets)
-    sign(snapshot, root, all_keys, days["snapshot"], bump=False)
+    sign(snapshot, root, all_keys, days[Role.SNAPSHOT], bump=False)
     timestamp = Metadata(Timestamp(expires=expiry))
     timestamp.signed.snapshot_meta = timestamp_entry(snapshot)
-    sign(timestamp, root, all_keys, days["timestamp"], bump=False)
+    sign(timestamp, root, all_keys, days[Role.TIMESTAMP], bump=False)
     return RoleSet(root_md, targets, snapshot, timestamp)

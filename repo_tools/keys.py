@@ -14,15 +14,19 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from securesystemslib.signer import CryptoSigner, SSlibKey
 
-ONLINE_ROLES = ("targets", "snapshot", "timestamp")
+from repo_tools.errors import RepoError
+
+if TYPE_CHECKING:
+    from tuf.api.metadata import Root
 
 
-class KeyFileError(ValueError):
+class KeyFileError(RepoError, ValueError):
     """A key is missing, unreadable, misplaced or does not fit the role."""
 
 
@@ -123,3 +127,24 @@ def load_all(keys: Path) -> list[StoredKey]:
 
 def signers_for(keyids: list[str], stored: list[StoredKey]) -> list[StoredKey]:
     return [k for k in stored if k.keyid in keyids]
+
+
+@dataclass(frozen=True)
+class RoleSigners:
+    """The keys root names for a role, its threshold, and which of them are at hand."""
+
+    role: str
+    keyids: list[str]
+    threshold: int
+    found: list[StoredKey]
+
+    @property
+    def enough(self) -> bool:
+        """True when the keys at hand can sign the role (the one rule for "enough keys")."""
+        return len(self.found) >= self.threshold
+
+
+def role_signers(root: Root, role: str, stored: list[StoredKey]) -> RoleSigners:
+    role_keys = root.roles[role]
+    keyids = list(role_keys.keyids)
+    return RoleSigners(role, keyids, role_keys.threshold, signers_for(keyids, stored))

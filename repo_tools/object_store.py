@@ -5,7 +5,7 @@ usual AWS settings (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, AWS_
 ~/.aws/), and `--endpoint-url` (or AWS_ENDPOINT_URL_S3) points at a store other than AWS.
 
 A PUT replaces an object whole, so readers see the old or the new bytes, never a mix; the
-upload order of repo_tools.publish does the rest. Each object carries Cache-Control (no-cache
+upload order of repo_tools.destination does the rest. Each object carries Cache-Control (no-cache
 for the moving metadata names, immutable for versioned ones and targets) so a CDN in front
 of the bucket never serves a stale timestamp, and Content-MD5, so the store rejects bytes
 damaged on the way. An object is not sent again when its size and MD5 ETag match the local
@@ -26,8 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from client.urls import url_problem
-from repo_tools.publish import PUBLISHED_FOLDERS, cache_control, content_type, named_by_content
-from repo_tools.repository import RepoError
+from repo_tools.destination import (
+    BUCKET_SCHEME,
+    PUBLISHED_FOLDERS,
+    DestinationKind,
+    cache_control,
+    content_type,
+    kind_of,
+    named_by_content,
+)
+from repo_tools.errors import RepoError
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$")
 
@@ -41,14 +49,14 @@ class BucketAddress:
         return self.prefix + name
 
     def __str__(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}"
+        return f"{BUCKET_SCHEME}{self.bucket}/{self.prefix}"
 
 
 def parse_bucket_address(text: str) -> BucketAddress | None:
     """`s3://bucket/some/prefix` -> BucketAddress; None when `text` is not an s3:// address."""
-    if not text.startswith("s3://"):
+    if kind_of(text) is not DestinationKind.BUCKET:
         return None
-    bucket, _, prefix = text[len("s3://") :].partition("/")
+    bucket, _, prefix = text[len(BUCKET_SCHEME) :].partition("/")
     if not _BUCKET_NAME.match(bucket):
         raise RepoError(
             f"{text!r} does not name a bucket: write s3://BUCKET/PREFIX with a bucket name of "

@@ -10,26 +10,33 @@ whole chain); old targets/snapshot versions beyond a small margin are deleted at
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.version import Version
 
-from client.formats import CHANNELS, ArchiveInfo, PatchInfo, parse_custom, visible_on
+from client.formats import CHANNELS, ArchiveInfo, PatchInfo, visible_on
 from repo_tools import keys as keystore
-from repo_tools.config import load_config
+from repo_tools.catalog import parsed_targets
+from repo_tools.config import PublisherConfig, load_config
+from repo_tools.errors import RepoError
 from repo_tools.repository import (
-    TOP_LEVEL_CHAIN,
-    RepoError,
     commit_resigned,
     load_roles,
     locked,
     prefixed_target_name,
     targets_dir,
 )
+from repo_tools.roles import TOP_LEVEL_CHAIN
 
 
 class PruneError(RepoError):
     pass
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    removed: list[str] = field(default_factory=list)  # target names, archives and patches
 
 
 def releases_to_keep(versions: Iterable[Version], keep: int) -> set[Version]:
@@ -43,15 +50,15 @@ def releases_to_keep(versions: Iterable[Version], keep: int) -> set[Version]:
     return kept
 
 
-def prune(repo: Path, keys: Path, keep: int) -> list[str]:
-    """Remove old releases; returns the removed target names."""
+def prune(repo: Path, keys: Path, keep: int, config: PublisherConfig | None = None) -> PruneResult:
+    """Remove old releases (the removed target names are in the result)."""
     if keep < 1:
         raise PruneError(f"--keep must be at least 1, got {keep}")
-    config = load_config(repo)
+    config = config or load_config(repo)
     with locked(repo):
         roles = load_roles(repo)
         targets = roles.targets.signed
-        parsed = {name: parse_custom(name, info.custom) for name, info in targets.targets.items()}
+        parsed = parsed_targets(targets)
         versions = {Version(p.version) for p in parsed.values() if isinstance(p, ArchiveInfo)}
         kept = releases_to_keep(versions, keep)
         removed = [
@@ -61,7 +68,7 @@ def prune(repo: Path, keys: Path, keep: int) -> list[str]:
             or (isinstance(p, PatchInfo) and not {Version(p.version), Version(p.base)} <= kept)
         ]
         if not removed:
-            return []
+            return PruneResult()
         files = [prefixed_target_name(n, targets.targets[n].hashes["sha256"]) for n in removed]
         for name in removed:
             del targets.targets[name]
@@ -69,4 +76,4 @@ def prune(repo: Path, keys: Path, keep: int) -> list[str]:
         commit_resigned(repo, roles, stored_keys, config.expiry_days, TOP_LEVEL_CHAIN)
         for file_name in files:
             (targets_dir(repo) / file_name).unlink(missing_ok=True)
-        return removed
+        return PruneResult(removed)

@@ -1,6 +1,6 @@
 """`repo-tools publish`: copy the repository to where it is served, in upload order.
 
-Two kinds of destination:
+Two kinds of destination (repo_tools.destination):
 * a folder a static host serves (web server document root, a folder synced onwards): each
   file is written to a temporary name and renamed;
 * an S3-compatible object store, `s3://BUCKET/PREFIX` (repo_tools.object_store): each object
@@ -11,6 +11,11 @@ client polling during the upload only ever sees complete states: until the new t
 lands, it points at metadata and targets that are all already there. Files already present
 with the same content are skipped; with `--delete`, files no longer in the repository are
 removed only after the new timestamp is in place.
+
+Where to: `--to` (and `--endpoint-url`) when given, else `publish_to` (and
+`publish_endpoint_url`) of repo-tools.json (`choose_destination`, pure). After `release`,
+`refresh`, `yank` and `rollout` the configured destination is updated as a mirror
+(`publish_configured`).
 """
 
 from __future__ import annotations
@@ -20,21 +25,43 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
-from repo_tools.repository import RepoError, locked, metadata_dir, targets_dir, upload_rank
+from repo_tools.config import ConfigError, PublisherConfig, load_config
+from repo_tools.destination import (
+    IMMUTABLE,
+    PUBLISHED_FOLDERS,
+    Destination,
+    DestinationKind,
+    cache_control,
+    kind_of,
+    named_by_content,
+    upload_rank,
+)
+from repo_tools.errors import RepoError
+from repo_tools.object_store import (
+    BucketAddress,
+    BucketDestination,
+    check_endpoint_url,
+    parse_bucket_address,
+)
+from repo_tools.repository import locked, metadata_dir, targets_dir
 
-PUBLISHED_FOLDERS = ("targets", "metadata")
-IMMUTABLE = "public, max-age=31536000, immutable"
-
-
-class Destination(Protocol):
-    """Where published files go; names are relative, e.g. `metadata/timestamp.json`."""
-
-    def is_current(self, name: str, source: Path) -> bool: ...
-    def put(self, name: str, source: Path) -> None: ...
-    def published_names(self) -> list[str]: ...
-    def delete(self, name: str) -> None: ...
+# the upload rules have their home in repo_tools.destination; these names stay importable here
+__all__ = [
+    "IMMUTABLE",
+    "DestinationChoice",
+    "FolderDestination",
+    "PublishResult",
+    "cache_control",
+    "choose_destination",
+    "destination_for",
+    "named_by_content",
+    "open_destination",
+    "publish",
+    "publish_configured",
+    "publish_repository",
+    "upload_plan",
+]
 
 
 @dataclass
@@ -44,22 +71,42 @@ class PublishResult:
     deleted: list[str] = field(default_factory=list)
 
 
-def cache_control(name: str) -> str:
-    """Versioned metadata and hash-prefixed targets never change; the rest must be re-fetched."""
-    if Path(name).name[:1].isdigit() or name.startswith("targets/"):
-        return IMMUTABLE
-    return "no-cache"
+@dataclass(frozen=True)
+class DestinationChoice:
+    """Where to publish, checked but not yet connected to."""
+
+    address: str  # a folder, or s3://BUCKET[/PREFIX]
+    endpoint_url: str  # "" for AWS (and always for a folder)
+    bucket: BucketAddress | None  # parsed address of an object store
+
+    @property
+    def kind(self) -> DestinationKind:
+        return kind_of(self.address)
 
 
-def named_by_content(name: str) -> bool:
-    """Target files are stored as `<sha256>.<name>` (consistent snapshots): a file of that name
-    and size holds those bytes, so it need not be read again. Metadata is small and compared
-    byte for byte (an abandoned history could have used the same version number)."""
-    return name.startswith("targets/")
+def destination_for(address: str, endpoint_url: str = "") -> DestinationChoice:
+    """Check a destination address and endpoint (pure: nothing is contacted or created)."""
+    bucket = parse_bucket_address(address)
+    if bucket is None and endpoint_url:
+        raise RepoError(f"--endpoint-url is for s3:// destinations, not the folder {address}")
+    if bucket is not None:
+        check_endpoint_url(endpoint_url)
+    return DestinationChoice(address, endpoint_url, bucket)
 
 
-def content_type(name: str) -> str:
-    return "application/json" if name.endswith(".json") else "application/octet-stream"
+def choose_destination(
+    to: str | None, endpoint_url: str | None, config: PublisherConfig
+) -> DestinationChoice:
+    """`--to` over `publish_to`; `--endpoint-url` (even an empty one) over
+    `publish_endpoint_url` (pure)."""
+    address = to or config.publish_to
+    if not address:
+        raise ConfigError(
+            "nowhere to publish: give --to DIR or --to s3://BUCKET/PREFIX, or set "
+            "publish_to in repo-tools.json"
+        )
+    url = config.publish_endpoint_url if endpoint_url is None else endpoint_url
+    return destination_for(address, url)
 
 
 class FolderDestination:
@@ -98,16 +145,11 @@ class FolderDestination:
         (self.root / name).unlink()
 
 
-def open_destination(text: str, repo: Path, endpoint_url: str = "") -> Destination:
-    """`s3://BUCKET[/PREFIX]` is an object store; anything else is a folder."""
-    from repo_tools.object_store import BucketDestination, parse_bucket_address
-
-    address = parse_bucket_address(text)
-    if address is not None:
-        return BucketDestination(address, endpoint_url)
-    if endpoint_url:
-        raise RepoError(f"--endpoint-url is for s3:// destinations, not the folder {text}")
-    return FolderDestination(Path(text), repo)
+def open_destination(choice: DestinationChoice, repo: Path) -> Destination:
+    """Connect to a chosen destination (an object store is listed once, here)."""
+    if choice.bucket is not None:
+        return BucketDestination(choice.bucket, choice.endpoint_url)
+    return FolderDestination(Path(choice.address), repo)
 
 
 def upload_plan(repo: Path) -> list[Path]:
@@ -135,3 +177,26 @@ def publish(repo: Path, destination: Destination, delete: bool = False) -> Publi
                     destination.delete(name)
                     result.deleted.append(name)
     return result
+
+
+def publish_repository(
+    repo: Path,
+    to: str | None = None,
+    endpoint_url: str | None = None,
+    delete: bool = False,
+    config: PublisherConfig | None = None,
+) -> PublishResult:
+    """`repo-tools publish`: to `to`, or where repo-tools.json says."""
+    config = config or load_config(repo)
+    choice = choose_destination(to, endpoint_url, config)
+    return publish(repo, open_destination(choice, repo), delete)
+
+
+def publish_configured(repo: Path, config: PublisherConfig) -> PublishResult | None:
+    """The last step of `release`, `refresh`, `yank` and `rollout`: when `publish_to` is set,
+    publish there as a mirror (what the repository no longer has, pruned releases and old
+    metadata versions, is deleted there too, after the new timestamp is in place)."""
+    if not config.publish_to:
+        return None
+    choice = destination_for(config.publish_to, config.publish_endpoint_url)
+    return publish(repo, open_destination(choice, repo), delete=True)

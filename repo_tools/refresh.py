@@ -14,16 +14,10 @@ from pathlib import Path
 from tuf.api.metadata import Metadata
 
 from repo_tools import keys as keystore
-from repo_tools.config import load_config
-from repo_tools.repository import (
-    RepoError,
-    RoleSet,
-    commit_resigned,
-    load_roles,
-    locked,
-)
-
-ORDER = ("root", "targets", "snapshot", "timestamp")
+from repo_tools.config import PublisherConfig, load_config
+from repo_tools.errors import RepoError
+from repo_tools.repository import RoleSet, commit_resigned, load_roles, locked
+from repo_tools.roles import ROLES, Role, chain_from
 
 
 class RefreshError(RepoError):
@@ -45,26 +39,21 @@ def half_life_passed(md: Metadata, lifetime_days: int, now: datetime) -> bool:
 
 def due_roles(roles: RoleSet, expiry_days: dict[str, int], now: datetime, force: bool) -> list[str]:
     """Which roles need a new signature now (pure: decided from metadata and the clock)."""
-    due = {r for r in ORDER if force or half_life_passed(roles.by_name(r), expiry_days[r], now)}
+    due = {r for r in ROLES if force or half_life_passed(roles.by_name(r), expiry_days[r], now)}
     snapshot_meta = roles.snapshot.signed.meta.get("targets.json")
-    if (
-        "targets" in due
-        or snapshot_meta is None
-        or (snapshot_meta.version != roles.targets.signed.version)
-    ):
-        due.add("snapshot")
-    if "snapshot" in due or roles.timestamp.signed.snapshot_meta.version != (
-        roles.snapshot.signed.version
-    ):
-        due.add("timestamp")
-    return [r for r in ORDER if r in due]
+    if snapshot_meta is None or snapshot_meta.version != roles.targets.signed.version:
+        due.add(Role.SNAPSHOT)  # it points at an older targets
+    if roles.timestamp.signed.snapshot_meta.version != roles.snapshot.signed.version:
+        due.add(Role.TIMESTAMP)  # it points at an older snapshot
+    due = {pointing for role in due for pointing in chain_from(role)}
+    return [r for r in ROLES if r in due]
 
 
 def _missing_keys_message(roles: RoleSet, role: str) -> str:
     role_keys = roles.root.signed.roles[role]
     expires = roles.by_name(role).signed.expires
     ids = ", ".join(k[:12] for k in role_keys.keyids)
-    where = "offline/root-N.pem" if role == "root" else f"online/{role}.pem"
+    where = "offline/root-N.pem" if role == Role.ROOT else f"online/{role}.pem"
     return (
         f"{role} expires {expires:%Y-%m-%d %H:%M} UTC and must be re-signed before then by "
         f"{role_keys.threshold} of its key(s) [{ids}]: bring those keys ({where}) to this machine "
@@ -72,18 +61,19 @@ def _missing_keys_message(roles: RoleSet, role: str) -> str:
     )
 
 
-def refresh(repo: Path, keys: Path, force: bool = False) -> RefreshResult:
-    config = load_config(repo)
+def refresh(
+    repo: Path, keys: Path, force: bool = False, config: PublisherConfig | None = None
+) -> RefreshResult:
+    config = config or load_config(repo)
     result = RefreshResult()
     with locked(repo):
         roles = load_roles(repo)
         stored = keystore.load_all(keys)  # none found in a missing folder
         due = due_roles(roles, config.expiry_days, datetime.now(UTC), force)
         for role in due:
-            role_keys = roles.root.signed.roles[role]
-            if len(keystore.signers_for(role_keys.keyids, stored)) < role_keys.threshold:
+            if not keystore.role_signers(roles.root.signed, role, stored).enough:
                 result.blocked[role] = _missing_keys_message(roles, role)
-        if result.blocked.keys() & {"snapshot", "timestamp"}:
+        if result.blocked.keys() & {Role.SNAPSHOT, Role.TIMESTAMP}:
             # the online roles carry every client's freshness: without them nothing is signed
             raise RefreshError("; ".join(result.blocked.values()))
         to_sign = [r for r in due if r not in result.blocked]

@@ -15,24 +15,17 @@ from pathlib import Path
 from packaging.version import Version
 from tuf.api.metadata import TargetFile, Targets
 
-from client.archive import check_bundle, gunzip_file, gzip_file, write_bundle_tar
+from client.archive import BundleError, check_bundle, gunzip_file, gzip_file, write_bundle_tar
 from client.codec import CODEC_NAME, make_patch
-from client.formats import (
-    ArchiveInfo,
-    PatchInfo,
-    archive_name,
-    channel_of,
-    parse_custom,
-    patch_name,
-)
+from client.formats import ArchiveInfo, PatchInfo, archive_name, channel_of, patch_name
 from client.layout import BUNDLED_CONFIG, RELEASE_FILE, ROOT_FILE
 from repo_tools import keys as keystore
+from repo_tools.catalog import Archives, released_archives
 from repo_tools.config import PublisherConfig, load_config
+from repo_tools.errors import RepoError, reported_as
 from repo_tools.git_tag import tag_name
 from repo_tools.repository import (
     SERIALIZER,
-    TOP_LEVEL_CHAIN,
-    RepoError,
     RoleSet,
     Transaction,
     find_target_file,
@@ -41,8 +34,13 @@ from repo_tools.repository import (
     prefixed_target_name,
     resign,
 )
+from repo_tools.roles import TOP_LEVEL_CHAIN
 from repo_tools.verify import verify_repository
 from repo_tools.versioning import next_version, patch_bases
+
+
+class ReleaseError(RepoError):
+    """The release cannot be built as asked (bundle, build command, verification, keys)."""
 
 
 @dataclass(frozen=True)
@@ -76,19 +74,7 @@ class ReleasePlan:
     tag: str  # the git tag it would get ("" for none)
 
 
-def released_archives(targets: Targets) -> dict[Version, tuple[TargetFile, ArchiveInfo]]:
-    """Full archives listed in targets metadata, by version."""
-    found: dict[Version, tuple[TargetFile, ArchiveInfo]] = {}
-    for name, info in targets.targets.items():
-        parsed = parse_custom(name, info.custom)
-        if isinstance(parsed, ArchiveInfo):
-            found[Version(parsed.version)] = (info, parsed)
-    return found
-
-
-def _patch_bases(
-    archives: dict[Version, tuple[TargetFile, ArchiveInfo]], new: Version
-) -> list[Version]:
+def _patch_bases(archives: Archives, new: Version) -> list[Version]:
     """Patches from the newest release below on each channel, and also from the newest one
     not withdrawn: after a yank, clients on the good version get a patch to the fix too."""
     good = [v for v, (_, info) in archives.items() if not info.yanked]
@@ -101,12 +87,12 @@ def _resolve_bundle(config: PublisherConfig, request: ReleaseRequest) -> Path:
     if config.build_command:
         result = subprocess.run(config.build_command, shell=True)
         if result.returncode != 0:
-            raise RepoError(
+            raise ReleaseError(
                 f"build command {config.build_command!r} failed with exit code "
                 f"{result.returncode}: fix the build and release again"
             )
     if not config.bundle:
-        raise RepoError("no bundle given: pass --bundle DIR or set 'bundle' in repo-tools.json")
+        raise ReleaseError("no bundle given: pass --bundle DIR or set 'bundle' in repo-tools.json")
     return Path(config.bundle)
 
 
@@ -143,7 +129,7 @@ def _make_patches(
     app: str,
     new: Version,
     new_tar: bytes,
-    archives: dict[Version, tuple[TargetFile, ArchiveInfo]],
+    archives: Archives,
 ) -> list[str]:
     names = []
     for base in _patch_bases(archives, new):
@@ -177,17 +163,20 @@ def _check_request(
     bundle = None
     if build or request.bundle is not None or not config.build_command:
         bundle = _resolve_bundle(config, request)
-        check_bundle(bundle)  # clear errors for links out, unreadable files, empty folder
+        with reported_as(ReleaseError, BundleError):
+            check_bundle(bundle)  # clear errors for links out, unreadable files, empty folder
     stored_keys = keystore.load_all(keys)
-    for role in ("targets", "snapshot", "timestamp"):
+    for role in TOP_LEVEL_CHAIN:
         _require_keys(roles, role, stored_keys)
     return _Checked(roles, new, bundle, stored_keys)
 
 
-def plan_release(repo: Path, keys: Path, request: ReleaseRequest) -> ReleasePlan:
+def plan_release(
+    repo: Path, keys: Path, request: ReleaseRequest, config: PublisherConfig | None = None
+) -> ReleasePlan:
     """`release --dry-run`: the version, archive and patches, after the same checks of the
     bundle and keys a release makes first; nothing is built, signed or written."""
-    config = load_config(repo)
+    config = config or load_config(repo)
     with locked(repo):
         checked = _check_request(repo, keys, config, request, build=False)
     archives = released_archives(checked.roles.targets.signed)
@@ -202,8 +191,10 @@ def plan_release(repo: Path, keys: Path, request: ReleaseRequest) -> ReleasePlan
     )
 
 
-def release(repo: Path, keys: Path, request: ReleaseRequest) -> ReleaseResult:
-    config = load_config(repo)
+def release(
+    repo: Path, keys: Path, request: ReleaseRequest, config: PublisherConfig | None = None
+) -> ReleaseResult:
+    config = config or load_config(repo)
     with locked(repo):
         checked = _check_request(repo, keys, config, request, build=True)
         roles, new, bundle = checked.roles, checked.version, checked.bundle
@@ -219,7 +210,7 @@ def release(repo: Path, keys: Path, request: ReleaseRequest) -> ReleaseResult:
     if config.keep_releases:
         from repo_tools.prune import prune
 
-        prune(repo, keys, config.keep_releases)
+        prune(repo, keys, config.keep_releases, config)
     return result
 
 
@@ -238,7 +229,7 @@ def _build(
     archives = released_archives(targets)
 
     tar_path = transaction.scratch / f"{app}-{new}.tar"
-    with open(tar_path, "wb") as sink:
+    with open(tar_path, "wb") as sink, reported_as(ReleaseError, BundleError):
         extra = bundle_info_files(roles, app, new, config.client_settings)
         digest = write_bundle_tar(bundle, sink, extra)
     archive_path = transaction.scratch / archive_name(app, new)
@@ -267,16 +258,15 @@ def _build(
         repo, 0, transaction.staged_metadata, transaction.staged_targets, new_targets
     )
     if not report.ok:
-        raise RepoError("the new release does not verify: " + "; ".join(report.problems))
+        raise ReleaseError("the new release does not verify: " + "; ".join(report.problems))
     return ReleaseResult(new, archive_path.name, patches)
 
 
 def _require_keys(roles: RoleSet, role: str, stored: list[keystore.StoredKey]) -> None:
-    role_keys = roles.root.signed.roles[role]
-    found = keystore.signers_for(role_keys.keyids, stored)
-    if len(found) < role_keys.threshold:
-        raise RepoError(
+    signers = keystore.role_signers(roles.root.signed, role, stored)
+    if not signers.enough:
+        raise ReleaseError(
             f"no usable key for the {role} role: expected its private key (key id "
-            f"{role_keys.keyids[0][:12]}...) in the keys folder, e.g. online/{role}.pem. "
+            f"{signers.keyids[0][:12]}...) in the keys folder, e.g. online/{role}.pem. "
             "Copy the right key there, or run `repo-tools init` for a new repository"
         )

@@ -17,31 +17,28 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from filelock import FileLock, Timeout
-from tuf.api.metadata import Metadata, MetaFile, Root, Snapshot, Targets, Timestamp
+from tuf.api.metadata import Metadata, MetaFile, Root, Signed, Snapshot, Targets, Timestamp
 from tuf.api.serialization import DeserializationError
 from tuf.api.serialization.json import JSONSerializer
 
-from repo_tools.keys import StoredKey, signers_for
+from repo_tools.destination import upload_rank
+from repo_tools.errors import RepoError
+from repo_tools.keys import StoredKey, role_signers
+from repo_tools.roles import ROLES, Role
 
 STAGING = ".repo-tools-staging"
 COMMIT_MARKER = "COMMIT"
 LOCK_NAME = ".repo-tools.lock"
 SERIALIZER = JSONSerializer(compact=True)
 KEEP_METADATA_VERSIONS = 3  # old targets/snapshot versions kept for clients mid-update
-# re-signing targets means re-signing what points at it
-TOP_LEVEL_CHAIN = ("targets", "snapshot", "timestamp")
 _ROOT_FILE = re.compile(r"^(\d+)\.root\.json$")
-
-
-class RepoError(RuntimeError):
-    """The repository cannot be used or changed as asked."""
 
 
 @dataclass
@@ -70,7 +67,7 @@ def root_versions(repo: Path) -> list[int]:
     return sorted(int(m.group(1)) for m in found if m)
 
 
-def read_metadata(path: Path, kind: type) -> Metadata:
+def read_metadata(path: Path, kind: type[Signed]) -> Metadata:
     try:
         md = Metadata.from_file(str(path))
     except FileNotFoundError:
@@ -100,7 +97,7 @@ def load_roles(repo: Path) -> RoleSet:
         raise RepoError(f"snapshot in {folder} does not list targets.json: repository is damaged")
     targets = read_metadata(folder / f"{targets_meta.version}.targets.json", Targets)
     roles = RoleSet(root, targets, snapshot, timestamp)
-    for role in ("root", "targets", "snapshot", "timestamp"):
+    for role in ROLES:
         try:
             root.verify_delegate(role, roles.by_name(role))
         except Exception as error:
@@ -116,19 +113,18 @@ def sign(
 ) -> None:
     """New version (optional), new expiry, signatures from every available key of the role."""
     role = md.signed.type
-    role_keys = root.roles[role]
-    keys = signers_for(role_keys.keyids, stored_keys)
-    if len(keys) < role_keys.threshold:
+    signers = role_signers(root, role, stored_keys)
+    if not signers.enough:
         raise RepoError(
-            f"cannot sign {role}: {role_keys.threshold} key(s) needed, {len(keys)} found. "
-            f"Expected key ids: {', '.join(k[:12] for k in role_keys.keyids)}; put the private "
+            f"cannot sign {role}: {signers.threshold} key(s) needed, {len(signers.found)} found. "
+            f"Expected key ids: {', '.join(k[:12] for k in signers.keyids)}; put the private "
             "key files in the keys folder (online/ or offline/)"
         )
     if bump:
         md.signed.version += 1
     md.signed.expires = (datetime.now(UTC) + timedelta(days=expiry_days)).replace(microsecond=0)
     md.signatures.clear()
-    for key in keys:
+    for key in signers.found:
         md.sign(key.signer, append=True)
 
 
@@ -136,16 +132,16 @@ def resign(
     roles: RoleSet,
     stored_keys: list[StoredKey],
     expiry_days: dict[str, int],
-    role_names: tuple[str, ...] | list[str] | set[str],
+    role_names: Collection[str],
 ) -> None:
     """Re-sign roles in dependency order, pointing snapshot and timestamp at what is new."""
-    for role in ("root", "targets", "snapshot", "timestamp"):
+    for role in ROLES:
         if role not in role_names:
             continue
         md = roles.by_name(role)
-        if role == "snapshot":
+        if role == Role.SNAPSHOT:
             md.signed.meta["targets.json"] = snapshot_entry(roles.targets)
-        if role == "timestamp":
+        if role == Role.TIMESTAMP:
             md.signed.snapshot_meta = timestamp_entry(roles.snapshot)
         sign(md, roles.root.signed, stored_keys, expiry_days[role])
 
@@ -155,7 +151,7 @@ def commit_resigned(
     roles: RoleSet,
     stored_keys: list[StoredKey],
     expiry_days: dict[str, int],
-    role_names: tuple[str, ...] | list[str] | set[str],
+    role_names: Collection[str],
     also: frozenset[str] = frozenset(),
 ) -> None:
     """Re-sign roles whose content was changed in memory and publish them all-or-nothing,
@@ -231,14 +227,17 @@ class Transaction:
             path = self.staged_metadata / name
             path.write_bytes(data)
 
-    def write_roles(self, roles: RoleSet, changed: set[str]) -> None:
-        """Stage changed roles under their published names (versioned and plain)."""
-        for role in ("root", "targets", "snapshot"):
-            if role in changed:
-                md = roles.by_name(role)
+    def write_roles(self, roles: RoleSet, changed: Collection[str]) -> None:
+        """Stage changed roles under their published names (versioned and plain; timestamp
+        has only its plain name)."""
+        for role in ROLES:
+            if role not in changed:
+                continue
+            md = roles.by_name(role)
+            if role == Role.TIMESTAMP:
+                self.write_metadata(md, "timestamp.json")
+            else:
                 self.write_metadata(md, f"{md.signed.version}.{role}.json", f"{role}.json")
-        if "timestamp" in changed:
-            self.write_metadata(roles.timestamp, "timestamp.json")
 
     def commit(self) -> None:
         for folder in (self.staged_metadata, self.staged_targets):
@@ -269,23 +268,14 @@ def drop_old_metadata(repo: Path) -> None:
     for clients that read the previous timestamp just before an upload. Root versions are
     never deleted: clients walk the whole chain.
     """
-    for role in ("targets", "snapshot"):
-        versioned = {}
+    for role in (Role.TARGETS, Role.SNAPSHOT):
+        versioned: dict[int, Path] = {}
         for path in metadata_dir(repo).glob(f"*.{role}.json"):
-            number = path.name.split(".", 1)[0]
-            if number.isdigit():
-                versioned[int(number)] = path
+            prefix = path.name.split(".", 1)[0]
+            if prefix.isdigit():
+                versioned[int(prefix)] = path
         for number in sorted(versioned)[:-KEEP_METADATA_VERSIONS]:
             versioned[number].unlink(missing_ok=True)
-
-
-def upload_rank(path: Path) -> tuple[int, str]:
-    """Root versions first, then targets, snapshot, and timestamp last."""
-    name = path.name
-    for rank, role in enumerate(("root", "targets", "snapshot", "timestamp")):
-        if name.endswith(f"{role}.json"):
-            return (rank, name.rjust(40, "0"))
-    return (9, name)
 
 
 def prefixed_target_name(name: str, sha256: str) -> str:

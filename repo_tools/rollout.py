@@ -14,40 +14,64 @@ the release's custom metadata, so no mirror can add or remove them; nothing is d
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from client.formats import CUSTOM_KEY, archive_name, parse_version
+from client.formats import CUSTOM_KEY, archive_name
 from repo_tools import keys as keystore
-from repo_tools.config import load_config
-from repo_tools.release import released_archives
-from repo_tools.repository import TOP_LEVEL_CHAIN, RepoError, commit_resigned, load_roles, locked
+from repo_tools.catalog import released_archives
+from repo_tools.config import PublisherConfig, load_config
+from repo_tools.errors import RepoError
+from repo_tools.repository import commit_resigned, load_roles, locked
+from repo_tools.roles import TOP_LEVEL_CHAIN
+from repo_tools.versioning import parse_release_version
 
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class ReleaseChange(Generic[T]):
+    """A release control before and after; `signed` is False when nothing changed."""
+
+    version: str
+    previous: T
+    now: T
+    signed: bool
+
+
 def _change_release(
-    repo: Path, keys: Path, version: str, change: Callable[[dict[str, Any]], T]
-) -> T:
-    """Apply `change` to a release's signed custom metadata and re-sign; returns its result."""
-    config = load_config(repo)
+    repo: Path,
+    keys: Path,
+    version: str,
+    key: str,
+    change: Callable[[dict[str, Any]], T],
+    config: PublisherConfig | None,
+) -> ReleaseChange[T]:
+    """Set `key` of a release's signed custom metadata (`change` returns it as it
+    was and sets it) and re-sign."""
+    config = config or load_config(repo)
     with locked(repo):
         roles = load_roles(repo)
-        found = released_archives(roles.targets.signed).get(parse_version(version))
+        parsed = parse_release_version(version)
+        found = released_archives(roles.targets.signed).get(parsed)
         if found is None:
-            name = archive_name(config.app_name, parse_version(version))
+            name = archive_name(config.app_name, parsed)
             raise RepoError(f"{version} is not released (no {name}): see `repo-tools status`")
         custom = found[0].unrecognized_fields["custom"][CUSTOM_KEY]
         before = dict(custom)
-        result = change(custom)
-        if custom != before:  # nothing to sign (and publish) when nothing changed
+        previous = change(custom)
+        signed = custom != before
+        if signed:  # nothing to sign (and publish) when nothing changed
             stored = keystore.load_all(keys)
             commit_resigned(repo, roles, stored, config.expiry_days, TOP_LEVEL_CHAIN)
-        return result
+        return ReleaseChange(version, previous, custom[key], signed)
 
 
-def set_rollout(repo: Path, keys: Path, version: str, percent: int) -> int:
-    """Set the rollout percentage of a released version; returns the previous percentage."""
+def set_rollout(
+    repo: Path, keys: Path, version: str, percent: int, config: PublisherConfig | None = None
+) -> ReleaseChange[int]:
+    """Set the rollout percentage of a released version."""
     if not 0 <= percent <= 100:
         raise RepoError(f"rollout {percent} is not a percentage: give 0 (halt) to 100 (everyone)")
 
@@ -56,12 +80,18 @@ def set_rollout(repo: Path, keys: Path, version: str, percent: int) -> int:
         custom["rollout"] = percent
         return previous
 
-    return _change_release(repo, keys, version, change)
+    return _change_release(repo, keys, version, "rollout", change, config)
 
 
-def set_yanked(repo: Path, keys: Path, version: str, reason: str | None) -> str:
-    """Withdraw a release with a reason shown to users, or restore it (reason None);
-    returns the previous reason ("" if it was not withdrawn)."""
+def set_yanked(
+    repo: Path,
+    keys: Path,
+    version: str,
+    reason: str | None,
+    config: PublisherConfig | None = None,
+) -> ReleaseChange[str]:
+    """Withdraw a release with a reason shown to users, or restore it (reason None); the
+    previous reason is "" if it was not withdrawn."""
     if reason is not None and not reason.strip():
         raise RepoError("give a --reason users will see, e.g. --reason 'orders sent twice'")
 
@@ -70,4 +100,4 @@ def set_yanked(repo: Path, keys: Path, version: str, reason: str | None) -> str:
         custom["yanked"] = "" if reason is None else reason.strip()
         return previous
 
-    return _change_release(repo, keys, version, change)
+    return _change_release(repo, keys, version, "yanked", change, config)

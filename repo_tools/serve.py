@@ -10,10 +10,21 @@ from __future__ import annotations
 import http.server
 import os
 import ssl
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-PUBLISHED = ("metadata", "targets")
+from repo_tools.destination import PUBLISHED_FOLDERS
+from repo_tools.errors import RepoError
+
+
+@dataclass(frozen=True)
+class Serving:
+    """A server bound and ready for `serve_forever()`."""
+
+    server: http.server.ThreadingHTTPServer
+    url: str  # e.g. http://127.0.0.1:8080/
+    ca_file: Path | None  # the development CA clients need as ca_bundle (with TLS)
 
 
 class _RepositoryHandler(http.server.SimpleHTTPRequestHandler):
@@ -22,7 +33,7 @@ class _RepositoryHandler(http.server.SimpleHTTPRequestHandler):
         (so `%2e%2e` and `..` cannot reach repo-tools.json, staging or a ceremony draft)."""
         wanted = Path(self.translate_path(self.path)).resolve()
         root = Path(self.directory).resolve()
-        return any(wanted.is_relative_to(root / folder) for folder in PUBLISHED)
+        return any(wanted.is_relative_to(root / folder) for folder in PUBLISHED_FOLDERS)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         if not self._published():
@@ -58,6 +69,20 @@ def make_server(
         ca.issue_cert(host, "localhost", "127.0.0.1", "::1").configure_cert(context)
         server.socket = context.wrap_socket(server.socket, server_side=True)
     return server, ca_file
+
+
+def open_server(repo: Path, host: str, port: int, tls_dir: Path | None) -> Serving:
+    """`repo-tools serve`: the development server for `repo`, bound to host:port."""
+    if not (repo / "metadata").is_dir():
+        raise RepoError(f"{repo}/metadata not found: run `repo-tools init` and `release` first")
+    try:
+        server, ca_file = make_server(repo, host, port, tls_dir)
+    except OSError as error:
+        raise RepoError(
+            f"cannot listen on {host}:{port}: {error.strerror}; choose another --port"
+        ) from None
+    scheme = "https" if tls_dir is not None else "http"
+    return Serving(server, f"{scheme}://{host}:{server.server_address[1]}/", ca_file)
 
 
 def development_ca(tls_dir: Path):  # type: ignore[no-untyped-def]

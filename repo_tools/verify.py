@@ -21,6 +21,7 @@ from tuf.ngclient import FetcherInterface
 from client.formats import FormatError, parse_custom
 from client.tuf_session import Session, open_session
 from repo_tools.repository import metadata_dir, targets_dir
+from repo_tools.roles import ROLES, Role
 
 _URL_ROOT = "local://repo/"
 
@@ -85,7 +86,7 @@ def verify_repository(
             report.problems.append(f"metadata does not verify as a client sees it: {error}")
             return report
         roles = session.roles()
-        report.root_versions = roles["root"].version
+        report.root_versions = roles[Role.ROOT].version
         _check_expiry(roles, within_days, report)
         for name in sorted(session.targets()):
             if only_targets is not None and name not in only_targets:
@@ -96,13 +97,13 @@ def verify_repository(
 
 def _check_expiry(roles: dict[str, Any], within_days: int, report: VerifyReport) -> None:
     limit = datetime.now(UTC) + timedelta(days=within_days)
-    for role in ("root", "targets", "snapshot", "timestamp"):
+    for role in ROLES:
         signed = roles[role]
         if signed.expires <= limit:
             report.problems.append(
                 f"{role} expires {signed.expires:%Y-%m-%d %H:%M} UTC, within {within_days} "
                 f"day(s): run `repo-tools refresh`"
-                + (" with the root keys at hand" if role == "root" else "")
+                + (" with the root keys at hand" if role == Role.ROOT else "")
             )
 
 

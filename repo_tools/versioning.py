@@ -15,26 +15,54 @@ Rules (PEP 440; channels map to pre-release kinds, see client.formats.channel_of
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 
 from packaging.version import Version
 
-from client.formats import CHANNELS, channel_of, check_channel, parse_version, visible_on
+from client.formats import (
+    CHANNELS,
+    FormatError,
+    channel_of,
+    check_channel,
+    parse_version,
+    visible_on,
+)
+from repo_tools.errors import RepoError, reported_as
 
-BUMPS = ("patch", "minor", "major")
+
+class Bump(StrEnum):
+    PATCH = "patch"
+    MINOR = "minor"
+    MAJOR = "major"
+
+
+BUMPS: tuple[str, ...] = tuple(b.value for b in Bump)
 _PRE_LETTER = {"beta": "b", "alpha": "a"}
 
 
-class VersionError(ValueError):
+class VersionError(RepoError, ValueError):
     """The requested version cannot be released."""
+
+
+def parse_release_version(text: str) -> Version:
+    """A version given by the publisher (PEP 440), or a VersionError that says what is
+    expected."""
+    with reported_as(VersionError, FormatError):
+        return parse_version(text)
+
+
+def _check_channel(channel: str) -> None:
+    with reported_as(VersionError, FormatError):
+        check_channel(channel)
 
 
 def _bump_final(version: Version, bump: str) -> Version:
     major, minor, micro = (list(version.release) + [0, 0, 0])[:3]
-    if bump == "major":
+    if bump == Bump.MAJOR:
         return Version(f"{major + 1}.0.0")
-    if bump == "minor":
+    if bump == Bump.MINOR:
         return Version(f"{major}.{minor + 1}.0")
-    if bump == "patch":
+    if bump == Bump.PATCH:
         return Version(f"{major}.{minor}.{micro + 1}")
     raise VersionError(f"invalid bump {bump!r}: use one of {', '.join(BUMPS)}")
 
@@ -66,7 +94,7 @@ def _next_prerelease(existing: list[Version], final: Version, channel: str) -> V
 def check_can_release(existing: Iterable[Version], new: Version, channel: str) -> None:
     """Refuse a version that exists, is behind its series, or does not match the channel."""
     existing = list(existing)
-    check_channel(channel)
+    _check_channel(channel)
     if channel_of(new) != channel:
         raise VersionError(
             f"version {new} belongs to the {channel_of(new)} channel, not {channel}: "
@@ -91,9 +119,9 @@ def next_version(
 ) -> Version:
     """The version the next release gets (see the module docstring for the rules)."""
     existing = list(existing)
-    check_channel(channel)
+    _check_channel(channel)
     if explicit is not None:
-        new = parse_version(explicit)
+        new = parse_release_version(explicit)
     elif bump is None:
         if channel != "stable":
             raise VersionError(f"--bump is required for a {channel} release")
