@@ -12,8 +12,9 @@ from tuf.api.metadata import Metadata, MetaFile, Root, Snapshot, Targets, Timest
 
 from repo_tools.config import DEFAULT_EXPIRY_DAYS
 from repo_tools.prune import PruneError, prune, releases_to_keep
-from repo_tools.refresh import ORDER, due_roles, half_life_passed
+from repo_tools.refresh import due_roles, half_life_passed
 from repo_tools.repository import RoleSet
+from repo_tools.roles import ROLES as ORDER
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DAYS = dict(DEFAULT_EXPIRY_DAYS)  # root 365, targets 90, snapshot 30, timestamp 7
