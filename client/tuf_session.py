@@ -212,10 +212,17 @@ def on_mirrors(
                 error,
                 last_metadata=transport.last_metadata,
                 root_file=layout.metadata_dir / "root.json",
+                clock_offset=getattr(transport, "clock_offset", None),
             )
-            _log.info("update server %s failed: %s", server["metadata_url"], problem)
+            _log.info(
+                "update server %s failed: %s (%s)", server["metadata_url"], problem, problem.detail
+            )
             failures.append((server["metadata_url"], problem))
     if len(failures) == 1:
         raise failures[0][1]
-    summary = "; ".join(f"{i}) {url}: {p.message}" for i, (url, p) in enumerate(failures, 1))
-    raise UpdateError(failures[-1][1].kind, f"all {len(failures)} update servers failed: {summary}")
+    numbered = list(enumerate(failures, 1))
+    summary = "; ".join(f"{i}) {url}: {p.message}" for i, (url, p) in numbered)
+    detail = "; ".join(f"{i}) {url}: {p.detail}" for i, (url, p) in numbered)
+    raise UpdateError(
+        failures[-1][1].kind, f"all {len(failures)} update servers failed: {summary}", detail
+    )
