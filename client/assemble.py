@@ -24,8 +24,9 @@ from typing import Any
 
 from client.archive import gunzip_file
 from client.codec import PatchError, apply_patch
-from client.errors import UpdateError, describe
+from client.errors import ErrorKind, UpdateError, describe
 from client.files import file_digest
+from client.formats import FormatError, check_target_name, target_sha256
 from client.layout import Layout
 
 Progress = Callable[[str, int, int], None]
@@ -39,10 +40,15 @@ def fetch_target(layout: Layout, ng: Any, transport: Any, name: str, progress: P
     info = ng.get_targetinfo(name)
     if info is None:
         raise RepositoryError(f"{name} is not in the signed targets metadata")
+    try:  # checked by catalog already; checked again where the values become paths
+        digest = target_sha256(check_target_name(name), info.hashes)
+    except FormatError as error:
+        raise UpdateError(
+            ErrorKind.VERIFICATION, f"{error}: not downloaded; nothing was installed"
+        ) from None
     destination = layout.targets_dir / name
     if ng.find_cached_target(info, str(destination)):
         return destination
-    digest = next(iter(info.hashes.values()))
     partial = layout.targets_dir / f".{digest}.{name}.part"
     resumed = partial.exists()
     try:
