@@ -5,6 +5,12 @@ Imported only when an update is downloaded (never at application start-up). Ever
 arrives is verified by ngclient against signed length and hashes; the resulting tar is then
 checked against the release's signed tar_size and tar_sha256, so a patch that applies to the
 wrong base, or an archive that unpacks to something else, never reaches install.
+
+The patch chain is an optimisation, never a requirement: any failure on its way (a patch
+missing on the server, cut short, failing its hash, a codec error, a patched tar that is not
+the signed one, the base tar unreadable) makes the same update download the full archive, and
+the reason is returned for history and the `downloaded` event (`patch_fallback`). Only the
+full archive failing is an error.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from typing import Any
 
 from client.archive import gunzip_file
 from client.codec import PatchError, apply_patch
-from client.errors import UpdateError
+from client.errors import ErrorKind, UpdateError, describe
 from client.files import file_digest
+from client.formats import FormatError, check_target_name, target_sha256
 from client.layout import Layout
 
 Progress = Callable[[str, int, int], None]
@@ -33,10 +40,15 @@ def fetch_target(layout: Layout, ng: Any, transport: Any, name: str, progress: P
     info = ng.get_targetinfo(name)
     if info is None:
         raise RepositoryError(f"{name} is not in the signed targets metadata")
+    try:  # checked by catalog already; checked again where the values become paths
+        digest = target_sha256(check_target_name(name), info.hashes)
+    except FormatError as error:
+        raise UpdateError(
+            ErrorKind.VERIFICATION, f"{error}: not downloaded; nothing was installed"
+        ) from None
     destination = layout.targets_dir / name
     if ng.find_cached_target(info, str(destination)):
         return destination
-    digest = next(iter(info.hashes.values()))
     partial = layout.targets_dir / f".{digest}.{name}.part"
     resumed = partial.exists()
     try:
@@ -70,9 +82,13 @@ def build_tar(
             _apply_chain(layout, ng, transport, app, release, chain, temp, progress)
             os.replace(temp, out)
             return out, "patch", None
-        except PatchError as error:
-            fallback_reason = str(error)
-            _log.warning("patch update failed (%s): downloading the full archive", error)
+        except Exception as error:  # noqa: BLE001 - whatever broke, the full archive remains
+            temp.unlink(missing_ok=True)
+            fallback_reason = _why(error)
+            _log.warning(
+                "patch update failed (%s): downloading the full archive", fallback_reason,
+                exc_info=not isinstance(error, (PatchError, UpdateError, OSError)),
+            )  # fmt: skip
     archive = fetch_target(layout, ng, transport, release.name, progress)
     _write_or_clean(temp, lambda: gunzip_file(archive, temp))
     size, digest = file_digest(temp)
@@ -109,6 +125,13 @@ def _apply_chain(
     ):
         raise PatchError(f"patched tar does not match the signed tar of {release.info.version}")
     _write_or_clean(temp, lambda: temp.write_bytes(data))
+
+
+def _why(error: Exception) -> str:
+    """Why the patch chain was abandoned, in the words an error would have used."""
+    if isinstance(error, PatchError):
+        return str(error)
+    return describe(error).message
 
 
 def _write_or_clean(temp: Path, write: Callable[[], object]) -> None:

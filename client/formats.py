@@ -28,19 +28,36 @@ CUSTOM_KEY = "updater"
 ARCHIVE_SUFFIX = ".tar.gz"
 PATCH_SUFFIX = ".patch"
 
+# Signed strings become parts of file names (cache/targets/.<sha256>.<name>.part,
+# <app>-<version>.tar, versions/<version>/) and URLs, so each is checked against a strict
+# pattern before anything uses it. The bounds keep the longest partial-download name, a patch
+# ".<sha256>.<app>-<version>.from-<base>.patch.part", within the 255 bytes of a file name.
+MAX_APP_NAME = 64
+MAX_VERSION = 48
 _APP_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.]*(?:-[A-Za-z0-9_.]+)*$")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_HASH_RE = re.compile(r"^[0-9a-f]{32,128}$")  # any other algorithm's hex digest
+_HASH_ALGORITHM_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_CODEC_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_TARGET_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]{0,183}$")
 
 
 class FormatError(ValueError):
     """Metadata or a name that does not follow the repository format."""
 
 
+def _shown(value: object) -> str:
+    """A hostile value, quoted and cut short for a message."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def check_app_name(name: str) -> str:
     """An app name is used in file names: letters, digits, '.', '_' and inner '-' only."""
-    if not _APP_NAME_RE.match(name) or ".." in name:
+    if len(name) > MAX_APP_NAME or not _APP_NAME_RE.match(name) or ".." in name:
         raise FormatError(
-            f"invalid app name {name!r}: use letters, digits, '.', '_' and '-' "
-            "(not at the start or end), e.g. 'trading-bot'"
+            f"invalid app name {_shown(name)}: use up to {MAX_APP_NAME} letters, digits, '.', "
+            "'_' and '-' (not at the start or end), e.g. 'trading-bot'"
         )
     return name
 
@@ -48,11 +65,53 @@ def check_app_name(name: str) -> str:
 def parse_version(text: str) -> Version:
     """Parse a PEP 440 version, with an error that says what is expected."""
     try:
+        if len(text) > MAX_VERSION:
+            raise InvalidVersion(text)
         return Version(text)
     except InvalidVersion:
         raise FormatError(
-            f"invalid version {text!r}: expected a PEP 440 version such as 1.2.0 or 1.3.0b1"
+            f"invalid version {_shown(text)}: expected a PEP 440 version of at most "
+            f"{MAX_VERSION} characters such as 1.2.0 or 1.3.0b1"
         ) from None
+
+
+def check_sha256(value: object, what: str) -> str:
+    """A signed sha256: exactly 64 lowercase hexadecimal digits (it names cache files)."""
+    if not isinstance(value, str) or not _SHA256_RE.match(value):
+        raise FormatError(
+            f"{what} {_shown(value)} is not a sha256 (64 lowercase hexadecimal digits)"
+        )
+    return value
+
+
+def check_target_name(name: str) -> str:
+    """A target name of ours is one plain file name: no folders, no '..', bounded length."""
+    if not _TARGET_NAME_RE.match(name) or ".." in name:
+        raise FormatError(f"target name {_shown(name)} is not a plain file name of this format")
+    return name
+
+
+def target_sha256(name: str, hashes: Any) -> str:
+    """The signed sha256 of target `name`, once every signed hash of it is checked: each is
+    a hex digest (they name the partial download and the URL of consistent snapshots)."""
+    if not isinstance(hashes, dict) or "sha256" not in hashes:
+        raise FormatError(f"target {name}: no signed sha256 hash")
+    for algorithm, value in hashes.items():
+        pattern = _SHA256_RE if algorithm == "sha256" else _HASH_RE
+        if not _HASH_ALGORITHM_RE.match(str(algorithm)) or not isinstance(value, str):
+            raise FormatError(f"target {name}: signed hash {_shown(algorithm)} is not valid")
+        if not pattern.match(value):
+            raise FormatError(
+                f"target {name}: its signed {algorithm} hash {_shown(value)} is not a "
+                "hexadecimal digest"
+            )
+    return str(hashes["sha256"])
+
+
+def check_codec(codec: str, where: str) -> str:
+    if not _CODEC_RE.match(codec):
+        raise FormatError(f"{where}: codec name {_shown(codec)} is not valid")
+    return codec
 
 
 def channel_of(version: Version) -> str:
@@ -125,6 +184,8 @@ def _require(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
     value = data.get(key)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise FormatError(f"{where}: custom metadata {key!r} missing or not {kind.__name__}")
+    if kind is int and value < 0:
+        raise FormatError(f"{where}: custom metadata {key!r} is negative")
     return value
 
 
@@ -134,13 +195,33 @@ def _rollout(value: Any, where: str) -> int:
     return value
 
 
-def parse_custom(target_path: str, custom: dict[str, Any] | None) -> ArchiveInfo | PatchInfo | None:
-    """Read our custom metadata from a target; None for targets that are not ours."""
+def parse_custom(
+    target_path: str, custom: dict[str, Any] | None, hashes: dict[str, Any] | None = None
+) -> ArchiveInfo | PatchInfo | None:
+    """Read our custom metadata from a target; None for targets that are not ours.
+
+    The one place where signed strings are checked before any reaches the file system or a
+    URL: the target name, its signed `hashes` (when given: the client always gives them), the
+    app name, versions, the tar's sha256 and the codec name. FormatError names what is wrong."""
     data = (custom or {}).get(CUSTOM_KEY)
     if not isinstance(data, dict):
         return None
     kind = data.get("kind")
     where = f"target {target_path}"
+    try:
+        info = _parse_ours(target_path, data, kind, where)
+        check_target_name(target_path)
+        if hashes is not None:
+            target_sha256(target_path, hashes)
+    except FormatError as error:
+        text = str(error)
+        raise FormatError(text if text.startswith(where) else f"{where}: {text}") from None
+    return info
+
+
+def _parse_ours(
+    target_path: str, data: dict[str, Any], kind: object, where: str
+) -> ArchiveInfo | PatchInfo:
     app = check_app_name(_require(data, "app", str, where))
     version = str(parse_version(_require(data, "version", str, where)))
     if kind == "archive":
@@ -151,7 +232,7 @@ def parse_custom(target_path: str, custom: dict[str, Any] | None) -> ArchiveInfo
             version=version,
             channel=check_channel(_require(data, "channel", str, where)),
             tar_size=_require(data, "tar_size", int, where),
-            tar_sha256=_require(data, "tar_sha256", str, where),
+            tar_sha256=check_sha256(_require(data, "tar_sha256", str, where), "tar_sha256"),
             unpacked_size=_require(data, "unpacked_size", int, where),
             published=_require(data, "published", str, where),
             notes=str(data.get("notes", "")),
@@ -163,7 +244,6 @@ def parse_custom(target_path: str, custom: dict[str, Any] | None) -> ArchiveInfo
         base = str(parse_version(_require(data, "base", str, where)))
         if target_path != patch_name(app, base, version):
             raise FormatError(f"{where}: name does not match patch {base} -> {version}")
-        return PatchInfo(
-            app=app, version=version, base=base, codec=_require(data, "codec", str, where)
-        )
+        codec = check_codec(_require(data, "codec", str, where), where)
+        return PatchInfo(app=app, version=version, base=base, codec=codec)
     raise FormatError(f"{where}: unknown kind {kind!r}")

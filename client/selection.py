@@ -1,8 +1,9 @@
 """Which release to install and how to get there: pure functions on verified target data.
 
 No I/O here (like ngclient's trusted_metadata_set, the decisions are apart from the network),
-so every rule is tested with plain data. Inputs come from targets metadata that ngclient has
-already verified; `catalog` only reads it.
+so every rule is tested with plain data; the one side effect is the warning `catalog` logs for
+a target it ignores. Inputs come from targets metadata that ngclient has already verified;
+`catalog` only reads it.
 """
 
 from __future__ import annotations
@@ -49,16 +50,21 @@ def catalog(app: str, targets: Mapping[str, Any]) -> Catalog:
     """Our app's releases and patches from a {name: TargetFile-like} mapping.
 
     Targets of other applications are ignored: a correctly signed archive of another app is
-    never a candidate (wrong software installation).
+    never a candidate (wrong software installation). A target whose signed values do not
+    follow the format (`parse_custom` checks every string that could reach a file name or a
+    URL, its hashes included) is ignored too, named in `problems` and in a logged warning:
+    a hostile or broken value never becomes a path.
     """
     releases: dict[str, Release] = {}
     patches: list[PatchEdge] = []
     problems: list[str] = []
     for name, target in targets.items():
         try:
-            info = parse_custom(name, getattr(target, "custom", None))
+            info = parse_custom(
+                name, getattr(target, "custom", None), getattr(target, "hashes", None)
+            )
         except FormatError as error:
-            problems.append(str(error))
+            problems.append(f"{error}: ignored (the publisher must correct this release)")
             continue
         if info is None or info.app != app:
             continue
@@ -66,6 +72,11 @@ def catalog(app: str, targets: Mapping[str, Any]) -> Catalog:
             releases[str(Version(info.version))] = Release(name, target.length, info)
         else:
             patches.append(PatchEdge(name, target.length, info))
+    if problems:
+        import logging
+
+        for problem in problems:
+            logging.getLogger(__name__).warning("%s", problem)
     return Catalog(releases, tuple(patches), tuple(problems))
 
 

@@ -7,6 +7,12 @@ second still fails in time: the slow-retrieval attack), never more bytes than th
 or `max_download_mb` (endless data), progress callbacks, and HTTP Range resume of an
 interrupted target download. Verification stays in ngclient: a resumed file is checked whole
 against the signed length and hashes, and a file that fails is deleted, never resumed again.
+
+Failures are raised as tuf's exception types whose text is one sentence for people (what
+failed, on which server, which file); the low-level cause (urllib3, ssl, socket) stays
+chained as `__cause__` and the URL as `.url`, for `client.errors.describe` to keep as the
+technical detail. The server's `Date` header is remembered (`clock_offset`), so an expiry
+can be told apart from a wrong local clock.
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import requests
+import urllib3
 from tuf.api import exceptions
 from tuf.ngclient import FetcherInterface
 
+from client import errors
 from client.urls import is_loopback, url_problem
 
 CHUNK = 1 << 18  # 256 KiB: large reads for throughput, frequent enough progress
@@ -37,9 +45,31 @@ ProgressCallback = Callable[[str, int, int], None]
 class InsecureURLError(exceptions.DownloadError):
     """A URL this client refuses to use (plain http outside development loopback)."""
 
+    advice = "use the https:// address of the update server in the settings (`servers`)"
+
 
 class DeadlineExceededError(exceptions.SlowRetrievalError):
     """The operation's overall deadline passed (slow retrieval defence)."""
+
+
+class ServerUnreachableError(exceptions.DownloadError):
+    """No connection to the update server: refused, no route, name not found, TLS refused."""
+
+
+class ConnectionCutError(exceptions.DownloadError, errors.CutShort):
+    """The server closed or reset the connection before the whole body arrived."""
+
+
+E = TypeVar("E", bound=exceptions.DownloadError)
+
+
+def _at(error: E, url: str, advice: str | None = None) -> E:
+    """The error, carrying the URL it concerns (the technical detail of the message) and,
+    when the usual advice for its kind does not fit, what to do instead."""
+    error.url = url  # type: ignore[attr-defined]
+    if advice is not None:
+        error.advice = advice  # type: ignore[attr-defined]
+    return error
 
 
 @dataclass
@@ -54,11 +84,18 @@ _CONTEXTS: dict[str | None, ssl.SSLContext] = {}
 
 def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
     """One verifying TLS context per trust store, built once: loading a CA bundle costs more
-    than a warm update check's own work, and requests would reload it for every connection."""
+    than a warm update check's own work, and requests would reload it for every connection.
+    A `ca_bundle` setting that names no usable file is a settings error naming it."""
     if ca_bundle not in _CONTEXTS:
         import certifi  # requests' own default trust store
 
-        _CONTEXTS[ca_bundle] = ssl.create_default_context(cafile=ca_bundle or certifi.where())
+        try:
+            context = ssl.create_default_context(cafile=ca_bundle or certifi.where())
+        except (OSError, ssl.SSLError) as error:
+            if not ca_bundle:
+                raise
+            raise errors.ca_bundle_error(ca_bundle, error) from error
+        _CONTEXTS[ca_bundle] = context
     return _CONTEXTS[ca_bundle]
 
 
@@ -107,6 +144,7 @@ class _Watchdog:
     def __init__(self, response: requests.Response, seconds: float) -> None:
         self._sock: socket.socket | None = None
         self._timer: threading.Timer | None = None
+        self.fired = False
         try:
             # a duplicate of the connection's descriptor: shutting it down ends reads on the
             # shared socket without touching the TLS object the reading thread is using
@@ -118,6 +156,7 @@ class _Watchdog:
         self._timer.start()
 
     def _fire(self) -> None:
+        self.fired = True
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
 
@@ -158,6 +197,9 @@ class Transport(FetcherInterface):
         self.requests_made = 0
         # last metadata bytes per URL: lets error messages name an expiry date
         self.last_metadata: dict[str, bytes] = {}
+        # seconds this computer's clock is ahead of the last server's Date header (None: no
+        # header seen): an expiry that is only one by our clock points at the clock
+        self.clock_offset: float | None = None
 
     # -- operation scope -------------------------------------------------------------------
 
@@ -207,11 +249,21 @@ class Transport(FetcherInterface):
             return self.deadline_seconds
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
-            raise DeadlineExceededError(
-                f"download deadline of {self.deadline_seconds:g} s exceeded: the server is too "
-                "slow or stalling (slow retrieval)"
-            )
+            self._deadline_passed()
         return remaining
+
+    def _deadline_passed(self) -> None:
+        raise DeadlineExceededError(
+            f"download deadline of {self.deadline_seconds:g} s exceeded: the server is too "
+            "slow or stalling (slow retrieval)"
+        )
+
+    def _note_date(self, response: requests.Response) -> None:
+        from email.utils import parsedate_to_datetime
+
+        with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
+            server = parsedate_to_datetime(response.headers.get("Date", "")).timestamp()
+            self.clock_offset = time.time() - server
 
     def _open(self, url: str, offset: int = 0) -> requests.Response:
         self.check_url(url)
@@ -227,23 +279,28 @@ class Transport(FetcherInterface):
                 proxies=self._proxies(url),
                 timeout=(min(self.connect_timeout, remaining), min(self.read_timeout, remaining)),
             )
-        except requests.exceptions.Timeout as error:
-            raise exceptions.SlowRetrievalError(f"timed out connecting to {url}") from error
-        except requests.exceptions.SSLError as error:
-            raise exceptions.DownloadError(
-                f"TLS verification failed for {url}: the server's certificate is not trusted "
-                "(check ca_bundle)"
-            ) from error
-        except requests.exceptions.ConnectionError as error:
-            raise exceptions.DownloadError(
-                f"cannot connect to {url}: server unreachable"
-            ) from error
+        except requests.exceptions.RequestException as error:
+            raise self._no_answer(url, error) from error
+        self._note_date(response)
         if response.status_code >= 300 and response.status_code != 416:
             _finish(response, self._remaining())
-            raise exceptions.DownloadHTTPError(
-                f"{url}: HTTP {response.status_code} {response.reason}", response.status_code
-            )
+            status = f"HTTP {response.status_code} {response.reason}"
+            text = f"{errors.server_name(url)} answered {status} for {errors.file_name(url)}"
+            raise _at(exceptions.DownloadHTTPError(text, response.status_code), url)
         return response
+
+    def _no_answer(self, url: str, error: Exception) -> exceptions.DownloadError:
+        """Why no response arrived: a timeout, a TLS refusal, or no connection at all."""
+        where = errors.server_name(url)
+        if isinstance(error, requests.exceptions.Timeout):
+            text = f"{where} did not answer within {self.connect_timeout:g} s"
+            return _at(exceptions.SlowRetrievalError(text), url)
+        if isinstance(error, requests.exceptions.SSLError):
+            text = f"TLS verification failed for {where}: the server's certificate is not trusted"
+            advice = "on a network that intercepts HTTPS (a proxy, a sign-in page) try another"
+            return _at(ServerUnreachableError(f"{text} (check ca_bundle)"), url, advice)
+        text = f"could not connect to {where}: {errors.why_no_connection(error)}"
+        return _at(ServerUnreachableError(text), url)
 
     def _chunks(self, response: requests.Response) -> Iterator[bytes]:
         """Body chunks of up to 256 KiB, within the operation's deadline.
@@ -253,24 +310,50 @@ class Transport(FetcherInterface):
         read timeout) cannot hold a read open beyond the deadline.
         """
         watchdog = _Watchdog(response, self._remaining())
+        received = 0
         try:
             while True:
                 self._remaining()
                 chunk = response.raw.read(CHUNK, decode_content=False)
                 if not chunk:
-                    self._remaining()  # an EOF forced by the watchdog is a deadline, not an end
+                    if watchdog.fired:  # an EOF forced by the watchdog is a deadline, not an end
+                        self._deadline_passed()
+                    self._remaining()
                     response.raw.release_conn()  # complete: the connection can serve the next
                     return
+                received += len(chunk)
                 self.bytes_received += len(chunk)
                 yield chunk
         except exceptions.DownloadError:
             raise
         except Exception as error:  # requests/urllib3 protocol, timeout and socket errors
+            if watchdog.fired:
+                self._deadline_passed()
             self._remaining()
-            raise exceptions.SlowRetrievalError(f"download interrupted: {error}") from error
+            raise self._broken(response, error, received) from error
         finally:
             watchdog.cancel()
             response.close()
+
+    def _broken(
+        self, response: requests.Response, error: Exception, received: int
+    ) -> exceptions.DownloadError:
+        """What a failed body read means: a stall (read timeout), or a connection that the
+        server (or something between) closed or reset before the body was complete."""
+        url = response.url
+        where, what = errors.server_name(url), errors.file_name(url)
+        if isinstance(error, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):
+            text = f"{where} stopped sending {what} for more than {self.read_timeout:g} s"
+            return _at(exceptions.SlowRetrievalError(text), url)
+        total = response.headers.get("Content-Length")
+        done = f"after {received} of {total} bytes" if total else f"after {received} bytes"
+        if any(isinstance(cause, ConnectionResetError) for cause in errors.error_causes(error)):
+            text = f"the connection to the update server {where} was reset: the download of "
+            text += f"{what} was interrupted {done}"
+        else:
+            text = f"the update server {where} closed the connection early: the download of "
+            text += f"{what} was cut short {done}"
+        return _at(ConnectionCutError(text), url)
 
     def _fetch(self, url: str) -> Iterator[bytes]:
         return self._chunks(self._open(url))
@@ -319,12 +402,14 @@ class Transport(FetcherInterface):
             response = self._open(url)
         if response.status_code == 416:
             response.close()
-            raise exceptions.DownloadHTTPError(f"{url}: HTTP 416", 416)
+            text = f"{errors.server_name(url)} answered HTTP 416 for {errors.file_name(url)}"
+            raise _at(exceptions.DownloadHTTPError(text, 416), url)
         if response.status_code == 206 and not response.headers.get("Content-Range", "").startswith(
             f"bytes {offset}-"
         ):
             response.close()
-            raise exceptions.DownloadError(f"{url}: server answered a different byte range")
+            text = f"{errors.server_name(url)} answered another range of {errors.file_name(url)}"
+            raise _at(ConnectionCutError(text), url)
         received = offset
         try:
             with open(partial, "ab" if offset else "wb") as sink:

@@ -138,26 +138,98 @@ def open_session(
     return Session(ng, metadata_url)
 
 
-def _is_root(data: bytes) -> bool:
+def _root(data: bytes) -> Metadata[Root] | None:
     try:
-        return isinstance(Metadata.from_bytes(data).signed, Root)
+        md = Metadata.from_bytes(data)
     except Exception:  # noqa: BLE001 - any damage at all means: not a usable root
+        return None
+    return md if isinstance(md.signed, Root) else None
+
+
+def _is_root(data: bytes) -> bool:
+    return _root(data) is not None
+
+
+def _next_root(trusted: Metadata[Root], new: Metadata[Root]) -> bool:
+    """Would ngclient accept `new` right after `trusted` (5.3.4-5.3.5: signed by the
+    threshold of both, version one higher)?"""
+    try:
+        trusted.verify_delegate(Root.type, new)
+        new.verify_delegate(Root.type, new)
+    except Exception:  # noqa: BLE001 - any failure means: not the next root
         return False
+    return new.signed.version == trusted.signed.version + 1
+
+
+def _chained(history: Path, lower: Metadata[Root], higher: Metadata[Root]) -> bool | None:
+    """Does `higher` descend from `lower` through the roots kept in root_history/? None when
+    an intermediate root is not kept (the layout of earlier clients): it cannot be told."""
+    if higher.signed.version == lower.signed.version:
+        return higher.signed.to_dict() == lower.signed.to_dict()
+    anchor = lower
+    for version in range(lower.signed.version + 1, higher.signed.version):
+        try:
+            step = _root((history / f"{version}.root.json").read_bytes())
+        except OSError:
+            step = None
+        if step is None:
+            return None
+        if not _next_root(anchor, step):
+            return False
+        anchor = step
+    return _next_root(anchor, higher)
+
+
+def _foreign(layout: Layout, cached: Metadata[Root], bundled: Metadata[Root]) -> bool:
+    """Is the cached root one this install never trusted (another repository's root, copied
+    in), so the root the installed bundle carries must replace it?
+
+    Only when neither root descends from the other, and the bundle's root is one this client
+    already verified (kept in root_history/, or no history yet: what setup wrote). A bundle
+    root it never verified (a release signed with the targets key alone could carry any) is
+    never preferred to the verified cache: that would hand trust to whoever signs targets."""
+    history = layout.metadata_dir / "root_history"
+    low, high = sorted((cached, bundled), key=lambda md: md.signed.version)
+    if _chained(history, low, high) is not False:
+        return False
+    if not history.is_dir():
+        return True
+    try:
+        kept = _root((history / f"{bundled.signed.version}.root.json").read_bytes())
+    except OSError:
+        return False
+    return kept is not None and kept.signed.to_dict() == bundled.signed.to_dict()
 
 
 def trusted_root(layout: Layout) -> bytes:
     """The root ngclient starts from: the cached trusted root, else the installed bundle's.
 
     A damaged or missing cache/metadata/root.json (disk error, bad edit, a link left
-    dangling) is replaced by the root the running bundle carries."""
+    dangling) is replaced by the root the running bundle carries; so is a valid root of
+    another repository there (`_foreign`), once, with a warning."""
     trusted = layout.metadata_dir / "root.json"
+    bundled = layout.current_link / ROOT_FILE
     try:
         data = trusted.read_bytes()
-        if _is_root(data):
-            return data
+        cached = _root(data)
     except OSError:
-        pass
-    bundled = layout.current_link / ROOT_FILE
+        cached = None
+    if cached is not None:
+        try:
+            bundle_data = bundled.read_bytes()
+        except OSError:
+            return data  # nothing to compare with: the verified cache stands
+        anchor = _root(bundle_data) if bundle_data != data else None
+        if anchor is None or not _foreign(layout, cached, anchor):
+            return data
+        _log.warning(
+            "the trusted root %s does not descend from the root the installed version "
+            "carries (%s): it is the root of another repository or was replaced; starting "
+            "again from the installed version's root",
+            trusted,
+            bundled,
+        )
+        return _restore(trusted, bundle_data)
     try:
         data = bundled.read_bytes()
     except OSError as error:
@@ -171,6 +243,10 @@ def trusted_root(layout: Layout) -> bytes:
             f"{bundled} cannot replace it ({problem}): reinstall the application",
         )
     _log.warning("trusted root %s was damaged: restored from %s", trusted, bundled)
+    return _restore(trusted, data)
+
+
+def _restore(trusted: Path, data: bytes) -> bytes:
     if trusted.is_symlink():
         trusted.unlink()
     atomic_write_bytes(trusted, data)
@@ -213,10 +289,41 @@ def on_mirrors(
                 error,
                 last_metadata=transport.last_metadata,
                 root_file=layout.metadata_dir / "root.json",
+                clock_offset=getattr(transport, "clock_offset", None),
             )
-            _log.info("update server %s failed: %s", server["metadata_url"], problem)
+            if problem.kind == ErrorKind.SIGNATURE:
+                problem = _with_repair_hint(layout, bootstrap, problem)
+            _log.info(
+                "update server %s failed: %s (%s)", server["metadata_url"], problem, problem.detail
+            )
             failures.append((server["metadata_url"], problem))
     if len(failures) == 1:
         raise failures[0][1]
-    summary = "; ".join(f"{i}) {url}: {p.message}" for i, (url, p) in enumerate(failures, 1))
-    raise UpdateError(failures[-1][1].kind, f"all {len(failures)} update servers failed: {summary}")
+    numbered = list(enumerate(failures, 1))
+    summary = "; ".join(f"{i}) {url}: {p.message}" for i, (url, p) in numbered)
+    detail = "; ".join(f"{i}) {url}: {p.detail}" for i, (url, p) in numbered)
+    raise UpdateError(
+        failures[-1][1].kind, f"all {len(failures)} update servers failed: {summary}", detail
+    )
+
+
+def _with_repair_hint(layout: Layout, bootstrap: bytes, problem: UpdateError) -> UpdateError:
+    """A signature failure from a trusted root that the installed version's root does not
+    lead to (and that `trusted_root` could not safely replace): say how to start again."""
+    bundle_file = layout.current_link / ROOT_FILE
+    try:
+        bundled = _root(bundle_file.read_bytes())
+    except OSError:
+        return problem
+    cached = _root(bootstrap)
+    if bundled is None or cached is None:
+        return problem
+    low, high = sorted((cached, bundled), key=lambda md: md.signed.version)
+    if _chained(layout.metadata_dir / "root_history", low, high) is not False:
+        return problem
+    hint = (
+        f"; the trusted root {layout.metadata_dir / 'root.json'} does not lead to the root the "
+        "installed version carries: if this keeps happening and the publisher did not announce "
+        f"new keys, replace that file with a copy of {bundle_file} and check again"
+    )
+    return UpdateError(problem.kind, problem.message + hint, problem.detail)
