@@ -73,11 +73,13 @@ class Context:
             click.echo(text)
 
 
-def fail(ctx: Context, kind: ErrorKind, message: str) -> None:
-    """Print the error (and its JSON form with --json) and leave with the kind's exit code."""
+def fail(ctx: Context, kind: ErrorKind, message: str, detail: str | None = None) -> None:
+    """Print the error (and its JSON form with --json, with the technical `detail`) and leave
+    with the kind's exit code."""
     code = _EXIT_BY_KIND.get(kind, Exit.ERROR)
     if ctx.as_json:
-        click.echo(json.dumps({"ok": False, "error": message, "kind": kind, "exit_code": code}))
+        data = {"ok": False, "error": message, "kind": kind, "exit_code": code}
+        click.echo(json.dumps({**data, "detail": detail or message}))
     click.echo(f"error: {message}", err=True)
     raise Done(code)
 
@@ -87,12 +89,12 @@ def guarded(ctx: Context, action: Any) -> Any:
     try:
         return action()
     except UpdateError as error:  # SettingsError and BusyError included
-        fail(ctx, error.kind, error.message)
+        fail(ctx, error.kind, error.message, error.detail)
     except OSError as error:
         from client.errors import describe
 
         problem = describe(error)
-        fail(ctx, problem.kind, problem.message)
+        fail(ctx, problem.kind, problem.message, problem.detail)
 
 
 def _progress_bars(ctx: Context, updater: Any) -> None:

@@ -149,7 +149,13 @@ class Core:
         )
         with contextlib.suppress(OSError):
             self.record(action, result="failed", error=problem.message, kind=problem.kind, **record)
-        self.events.emit(EventKind.ERROR, problem.message, kind=problem.kind, action=action)
+        self.events.emit(
+            EventKind.ERROR,
+            problem.message,
+            kind=problem.kind,
+            action=action,
+            detail=problem.detail,
+        )
         return problem
 
     # -- readiness and locking -----------------------------------------------------------------
