@@ -88,3 +88,13 @@ def test_a_withdrawn_stable_release_never_steps_a_stable_user_onto_a_beta() -> N
     found = plan(cat, current="1.1.0", kept_versions=["1.1.0"])
     assert found.release.info.version == "1.0.0"  # 1.1.0b1 is newer, but not on stable
     assert plan(cat, current="1.1.0", channel="beta").release.info.version == "1.1.0b1"
+
+
+def test_a_clock_that_jumps_back_never_pushes_the_next_check_into_the_future() -> None:
+    from client.planning import next_check_time
+
+    checked_at = 1_800_000_000.0
+    for back in (60.0, 3600.0, 3 * 7 * 86400.0):  # a minute, an hour, three weeks back
+        now = checked_at - back
+        assert next_check_time(checked_at, 6, 900, now) == now  # due at once, not weeks ahead
+    assert next_check_time(checked_at, 6, 900, checked_at + 1) == checked_at + 6 * 3600 + 900
