@@ -480,4 +480,6 @@ def test_an_unreachable_server_is_one_sentence_with_the_details_kept(
     assert reduce(UpdateView(), "error", error.message, {}).detail == error.message  # a GUI
     result = run_cli(released.root, "--json", "check")
     assert result.returncode == 1 and lead in result.stderr
-    assert not [w for w in RAW_NETWORK_WORDS if w in result.stderr + result.stdout], result
+    assert not [w for w in RAW_NETWORK_WORDS if w in result.stderr], result  # for people
+    reported = json.loads(result.stdout)  # for programs: the sentence, and the detail behind it
+    assert reported["error"] == error.message and "Connection refused" in reported["detail"]
