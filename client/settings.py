@@ -336,7 +336,7 @@ def load(path: Path) -> Settings:
     except FileNotFoundError:
         return _made({}, folder)
     except LocalFileError as error:
-        raise SettingsError([error.reason], path) from None
+        raise SettingsError([f"the file {error.reason}"], path) from None
     except OSError as error:
         raise SettingsError([f"cannot read settings file: {error.strerror}"], path) from None
     errors = validate(data, folder)
