@@ -102,9 +102,9 @@ def _open_own(path: Path) -> tuple[int, list[dict[str, Any]]]:
         try:
             fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | _NO_FOLLOW | _CLOEXEC, 0o644)
         except OSError:
-            if not os.path.lexists(path) or not (os.path.islink(path) or os.path.isdir(path)):
+            if not os.path.islink(path):
                 raise
-            problem: str | None = "is a folder" if not os.path.islink(path) else "is a link"
+            problem: str | None = "is a symbolic link"
         else:
             problem = own_regular_file(os.fstat(fd))
             if problem is None:
