@@ -335,7 +335,7 @@ def history(ctx: Context, limit: int | None) -> None:
     found = read_report(updater.layout.history_file, limit)  # damaged lines skipped, counted
     warning = found.warning(updater.layout.history_file)
     if found.problem:
-        fail(ctx, ErrorKind.IO, f"{warning}; it is set aside at the next update")
+        fail(ctx, ErrorKind.IO, f"{warning} (a link there is set aside at the next update)")
     if warning:
         click.echo(f"warning: {warning}", err=True)
     records = found.records

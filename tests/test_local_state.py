@@ -434,6 +434,11 @@ def test_a_history_that_cannot_be_read_is_an_error_line(installed_app, tmp_path)
     assert result.returncode == 1 and result.stderr.startswith("error: ")
     assert "symbolic link" in result.stderr and "the other user's file" not in result.stdout
     assert quiet(root).history() == []
+    (root / "history.jsonl").unlink()
+    (root / "history.jsonl").mkdir()  # a folder where the file belongs
+    result = cli(root, "history")
+    assert result.returncode == 1 and "is not a regular file" in result.stderr
+    assert quiet(root).history() == []
     assert_app_starts(root)
 
 
