@@ -335,7 +335,16 @@ def pin(ctx: Context, version: str | None, clear: bool) -> None:
 @click.pass_obj
 def history(ctx: Context, limit: int | None) -> None:
     """Show the update history (oldest first)."""
-    records = ctx.updater(strict=False).history(limit)
+    from client.history import read_report
+
+    updater = ctx.updater(strict=False)
+    found = read_report(updater.layout.history_file, limit)  # damaged lines skipped, counted
+    warning = found.warning(updater.layout.history_file)
+    if found.problem:
+        fail(ctx, ErrorKind.IO, f"{warning} (a link there is set aside at the next update)")
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+    records = found.records
     if ctx.as_json:
         click.echo(json.dumps(records, indent=2))
         return
@@ -350,13 +359,11 @@ def history(ctx: Context, limit: int | None) -> None:
 def status(ctx: Context) -> None:
     """Current and kept versions, channel, last check, pending update."""
     updater = ctx.updater(strict=False)
-    if not updater.layout.is_set_up():
-        fail(
-            ctx,
-            ErrorKind.NOT_SET_UP,
-            f"{updater.layout.root} is not set up: run `update-client setup`",
-        )
+    problem = updater.layout.setup_problem()
+    if problem:
+        fail(ctx, ErrorKind.NOT_SET_UP, f"{problem}: run `update-client setup`")
     s = updater.status()
+    s["warnings"] = updater.layout.report_warnings()  # others can write: logged, in history
     pending = s["pending_update"]
     pending_text = f"{pending['version']} ({pending['method']})" if pending else "none"
     lines = [
@@ -376,6 +383,7 @@ def status(ctx: Context) -> None:
         lines.append(f"skipped:          {', '.join(s['skipped_versions'])}")
     if s["settings_error"]:
         lines.append(f"SETTINGS INVALID: {s['settings_error']} (updates disabled)")
+    lines += [f"WARNING:          {warning}" for warning in s["warnings"]]
     ctx.out(s, "\n".join(lines))
 
 
@@ -426,7 +434,7 @@ def launch(ctx: Context, args: tuple[str, ...]) -> None:
     from client.rollback import STARTUP_DONE_ENV
 
     updater = ctx.updater(strict=False)
-    if not updater.layout.is_set_up():
+    if updater.layout.current_version() is None:  # the app starts whatever else is damaged
         fail(ctx, ErrorKind.NOT_SET_UP, f"{updater.layout.root} is not set up")
     updater.running_version = updater.layout.current_version()
     guarded(ctx, updater.apply_startup_decision)

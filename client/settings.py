@@ -14,7 +14,13 @@ from pathlib import Path
 from urllib.parse import urlsplit  # already loaded by site: free
 
 from client.errors import ErrorKind, UpdateError
-from client.files import atomic_write_text
+from client.files import (
+    LocalFileError,
+    atomic_write_text,
+    json_too_deep,
+    parse_json_bytes,
+    read_local_bytes,
+)
 from client.urls import url_problem
 
 TYPE_CHECKING = False
@@ -22,6 +28,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 CONFIG_FILE_NAME = "updater_config.json"
+MAX_SETTINGS_BYTES = 1 << 20  # a settings file is a few hundred bytes
 CHANNELS = ("stable", "beta", "alpha")  # also client.formats.CHANNELS; no packaging import here
 
 
@@ -87,6 +94,10 @@ class Settings:
     dev_allow_http_loopback: bool
     proxy: str
 
+    # where these settings apply when `install_root` is null (the settings file's folder):
+    # what backup_paths are checked against when a value changes. Not a setting, not saved.
+    default_install_root: str | None = None
+
     def __init__(self, **values: Any) -> None:
         unknown = set(values) - set(KEYS)
         if unknown:
@@ -126,6 +137,12 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
 _OPTIONAL_STRS = {"ca_bundle", "install_root"}
 
 
+def _show(value: Any, limit: int = 120) -> str:
+    """A value for an error message: its repr, shortened (a setting can be megabytes long)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + " ...)"
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -136,45 +153,53 @@ def check_url(key: str, url: Any, allow_http_loopback: bool) -> str | None:
     if problem is None:
         return None
     if problem == "is not a URL":
-        return f"{key}: {url!r} is not a URL; expected a string like 'https://updates.example.com/metadata'"
+        return f"{key}: {_show(url)} is not a URL; expected a string like 'https://updates.example.com/metadata'"
     if problem == "uses plain http://":
         return (
-            f"{key}: {url!r} uses plain http://; only https:// is allowed "
+            f"{key}: {_show(url)} uses plain http://; only https:// is allowed "
             "(http:// to 127.0.0.1 or ::1 only with dev_allow_http_loopback = true)"
         )
-    return f"{key}: {url!r} {problem}"
+    return f"{key}: {_show(url)} {problem}"
 
 
-def validate(data: Any) -> list[str]:
-    """Every problem in a settings mapping, each naming the key, the value and what is allowed."""
+def validate(data: Any, install_root: str | os.PathLike[str] | None = None) -> list[str]:
+    """Every problem in a settings mapping, each naming the key, the value and what is allowed.
+
+    `install_root` is where these settings apply when they do not say (`install_root` null):
+    backup_paths are checked against it (see `_check_backup_paths`)."""
     if not isinstance(data, dict):
         return [f"settings must be a JSON object, got {type(data).__name__}"]
     errors: list[str] = []
     for key, value in data.items():
         if key not in KEYS:
-            errors.append(f"unknown key {key!r} (value {value!r}); allowed keys: {', '.join(KEYS)}")
+            errors.append(
+                f"unknown key {_show(key)} (value {_show(value)}); allowed keys: {', '.join(KEYS)}"
+            )
         elif key in _BOOLS:
             if not isinstance(value, bool):
-                errors.append(f"{key}: {value!r} is not allowed; expected true or false")
+                errors.append(f"{key}: {_show(value)} is not allowed; expected true or false")
         elif key in _RANGES:
             low, high, integer = _RANGES[key]
             kind = "an integer" if integer else "a number"
             if not _is_number(value) or (integer and not isinstance(value, int)):
                 errors.append(
-                    f"{key}: {value!r} is not allowed; expected {kind} from {low} to {high}"
+                    f"{key}: {_show(value)} is not allowed; expected {kind} from {low} to {high}"
                 )
             elif not low <= value <= high:
                 errors.append(
-                    f"{key}: {value!r} is out of range; expected {kind} from {low} to {high}"
+                    f"{key}: {_show(value)} is out of range; expected {kind} from {low} to {high}"
                 )
         elif key == "update_channel":
             if value not in CHANNELS:
                 errors.append(
-                    f"update_channel: {value!r} is not allowed; use one of {', '.join(CHANNELS)}"
+                    f"update_channel: {_show(value)} is not allowed; "
+                    f"use one of {', '.join(CHANNELS)}"
                 )
         elif key in _OPTIONAL_STRS:
             if value is not None and (not isinstance(value, str) or not value):
-                errors.append(f"{key}: {value!r} is not allowed; expected a path (string) or null")
+                errors.append(
+                    f"{key}: {_show(value)} is not allowed; expected a path (string) or null"
+                )
         elif key == "entry_point":
             if (
                 not isinstance(value, str)
@@ -183,14 +208,18 @@ def validate(data: Any) -> list[str]:
                 or ".." in Path(value).parts
             ):
                 errors.append(
-                    f"entry_point: {value!r} is not allowed; expected a relative path inside the "
-                    "bundle, e.g. 'app.py' or 'bin/myapp'"
+                    f"entry_point: {_show(value)} is not allowed; expected a relative path inside "
+                    "the bundle, e.g. 'app.py' or 'bin/myapp'"
                 )
         elif key == "backup_paths":
             if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value):
                 errors.append(
-                    f"backup_paths: {value!r} is not allowed; expected a list of folder paths"
+                    f"backup_paths: {_show(value)} is not allowed; expected a list of folder paths"
                 )
+            else:
+                root = data.get("install_root")
+                root = root if isinstance(root, str) and root else install_root
+                errors.extend(_check_backup_paths(value, root))
         elif key == "proxy":
             if value not in ("system", "none") and not (
                 isinstance(value, str)
@@ -198,7 +227,7 @@ def validate(data: Any) -> list[str]:
                 and urlsplit(value).hostname
             ):
                 errors.append(
-                    f'proxy: {value!r} is not allowed; use "system", "none" or a URL '
+                    f'proxy: {_show(value)} is not allowed; use "system", "none" or a URL '
                     'like "http://proxy.example.com:3128"'
                 )
         elif key == "servers":
@@ -206,14 +235,70 @@ def validate(data: Any) -> list[str]:
     return errors
 
 
+def _normal_forms(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """The path as written (absolute, normalised) and with its links resolved."""
+    written = os.path.normcase(os.path.abspath(os.path.expanduser(path)))
+    try:
+        return written, os.path.normcase(os.path.realpath(written))
+    except (OSError, ValueError):
+        return written, written
+
+
+def _contains(outer: tuple[str, str], inner: tuple[str, str]) -> bool:
+    """Whether `inner` is `outer` or lies under it, as written or with links resolved."""
+    for a, b in zip(outer, inner, strict=True):
+        if b == a or b.startswith(a.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+def _check_backup_paths(paths: list[str], install_root: str | os.PathLike[str] | None) -> list[str]:
+    """backup_paths are copied into <install root>/backups/ before each install: a path that
+    contains the install root would copy the backups into themselves without end, one inside
+    it is the updater's own data (or another version's files), and paths inside each other are
+    copied twice. Each must be absolute (or start with ~): a relative one would depend on the
+    folder the application happens to start in."""
+    allowed = (
+        "allowed: absolute paths (or ~/...) of files or folders outside the install root, "
+        "none inside another"
+    )
+    errors: list[str] = []
+    root = _normal_forms(install_root) if install_root is not None else None
+    seen: list[tuple[int, tuple[str, str]]] = []
+    for index, path in enumerate(paths):
+        name = f"backup_paths[{index}]: {_show(path)}"
+        if not os.path.isabs(os.path.expanduser(path)):
+            errors.append(f"{name} is a relative path; {allowed}")
+            continue
+        forms = _normal_forms(path)
+        if root is not None and _contains(forms, root):
+            errors.append(
+                f"{name} contains the install root {install_root} (its backups/ would be copied "
+                f"into themselves without end); {allowed}"
+            )
+            continue
+        if root is not None and _contains(root, forms):
+            errors.append(f"{name} is inside the install root {install_root}; {allowed}")
+            continue
+        for other, other_forms in seen:
+            if _contains(other_forms, forms) or _contains(forms, other_forms):
+                errors.append(
+                    f"{name} overlaps backup_paths[{other}] {_show(paths[other])} (one is inside "
+                    f"the other, or they are the same): list only the outer one; {allowed}"
+                )
+                break
+        seen.append((index, forms))
+    return errors
+
+
 def _check_servers(value: Any, allow_http_loopback: bool) -> list[str]:
     expected = 'a list of {"metadata_url": "https://...", "targets_url": "https://..."}'
     if not isinstance(value, list):
-        return [f"servers: {value!r} is not allowed; expected {expected}"]
+        return [f"servers: {_show(value)} is not allowed; expected {expected}"]
     errors = []
     for index, server in enumerate(value):
         if not isinstance(server, dict) or set(server) != {"metadata_url", "targets_url"}:
-            errors.append(f"servers[{index}]: {server!r} is not allowed; expected {expected}")
+            errors.append(f"servers[{index}]: {_show(server)} is not allowed; expected {expected}")
             continue
         for name in ("metadata_url", "targets_url"):
             problem = check_url(f"servers[{index}].{name}", server[name], allow_http_loopback)
@@ -222,48 +307,60 @@ def _check_servers(value: Any, allow_http_loopback: bool) -> list[str]:
     return errors
 
 
-def from_dict(data: dict[str, Any]) -> Settings:
-    """Settings from a mapping; raises SettingsError listing every problem."""
-    errors = validate(data)
+def _made(data: dict[str, Any], install_root: str | os.PathLike[str] | None) -> Settings:
+    settings = Settings(**data)
+    settings.default_install_root = str(install_root) if install_root is not None else None
+    return settings
+
+
+def from_dict(data: dict[str, Any], install_root: str | os.PathLike[str] | None = None) -> Settings:
+    """Settings from a mapping; raises SettingsError listing every problem. `install_root`:
+    where they apply when they do not say (see `validate`)."""
+    errors = validate(data, install_root)
     if errors:
         raise SettingsError(errors)
-    return Settings(**data)
+    return _made(data, install_root)
 
 
 def load(path: Path) -> Settings:
-    """Read a settings file; a missing file means defaults. Raises SettingsError."""
+    """Read a settings file; a missing file means defaults. Raises SettingsError.
+
+    The file is read like every local file (client.files): at most MAX_SETTINGS_BYTES, UTF-8,
+    bounded nesting; a damaged file is an error naming what is wrong, never a crash. When the
+    file does not name an install root, it is the file's folder (as Updater.from_config)."""
     path = Path(path)
+    folder = path.absolute().parent
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_local_bytes(path, MAX_SETTINGS_BYTES, follow_links=True)
+        data = parse_json_bytes(path, raw) if raw.strip() else {}  # empty: defaults
     except FileNotFoundError:
-        return Settings()
+        return _made({}, folder)
+    except LocalFileError as error:
+        raise SettingsError([f"the file {error.reason}"], path) from None
     except OSError as error:
         raise SettingsError([f"cannot read settings file: {error.strerror}"], path) from None
-    try:
-        data = json.loads(text) if text.strip() else {}
-    except json.JSONDecodeError as error:
-        raise SettingsError(
-            [f"not valid JSON at line {error.lineno} column {error.colno}: {error.msg}"], path
-        ) from None
-    errors = validate(data)
+    errors = validate(data, folder)
     if errors:
         raise SettingsError(errors, path)
-    return Settings(**data)  # validated just above, with the file named in the error
+    return _made(data, folder)  # validated just above, with the file named in the error
 
 
 def parse_cli_value(key: str, text: str) -> Any:
     """A value typed on the command line: JSON if it parses (true, 6, [..]), else a string."""
     if key not in KEYS:
         raise SettingsError([f"unknown key {key!r}; allowed keys: {', '.join(KEYS)}"])
+    if json_too_deep(text):
+        raise SettingsError([f"{key}: the value nests too deeply to be a setting"])
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON (or an integer too long to convert): a plain string
         return text
 
 
 def with_value(settings: Settings, key: str, value: Any) -> Settings:
-    """A copy of settings with one key changed, validated as a whole. Raises SettingsError."""
-    return from_dict({**settings.to_dict(), key: value})
+    """A copy of settings with one key changed, validated as a whole (against the install root
+    they were loaded for). Raises SettingsError."""
+    return from_dict({**settings.to_dict(), key: value}, settings.default_install_root)
 
 
 def save(path: Path, settings: Settings) -> None:
