@@ -23,6 +23,7 @@ from repo_tools.errors import RepoError
 from repo_tools.versioning import BUMPS
 
 if TYPE_CHECKING:
+    from repo_tools.bundle_rules import BundleInspection
     from repo_tools.config import PublisherConfig
     from repo_tools.publish import PublishResult
     from repo_tools.release import ReleasePlan, ReleaseRequest
@@ -154,6 +155,7 @@ def release(
     request = ReleaseRequest(bump, channel, bundle, text, required, explicit_version, rollout)
     config = config_of(obj)
     result = run(lambda: do_release(obj.repo, obj.keys, request, config))
+    click.echo("\n".join(_bundle_lines(result.inspection, config.bundle_exclude)), err=True)
     click.echo(
         f"released {result.version}: {result.archive}"
         + (f" + {len(result.patches)} patch(es)" if result.patches else ""),
@@ -191,6 +193,7 @@ def _print_release_plan(plan: ReleasePlan, request: ReleaseRequest) -> None:
         f"  patches from: {bases}",
         "  signs:        targets, snapshot, timestamp (keys found)",
         f"  rollout:      {request.rollout}%" + (", required" if request.required else ""),
+        *_bundle_lines(plan.inspection, plan.exclude),
     ]
     if plan.publish_to:
         lines.append(f"  publishes to: {plan.publish_to}")
@@ -198,6 +201,25 @@ def _print_release_plan(plan: ReleasePlan, request: ReleaseRequest) -> None:
         lines.append(f"  tags:         {plan.tag}")
     click.echo("\n".join(lines), err=True)
     click.echo(str(plan.version))
+
+
+def _bundle_lines(inspection: BundleInspection | None, patterns: list[str]) -> list[str]:
+    """What bundle_exclude left out and what the secret scan checked (release, dry run)."""
+    from repo_tools.bundle_rules import summarise_excluded
+
+    rules = ", ".join(patterns) or "none"
+    if inspection is None:
+        return [
+            f"  excludes:     bundle_exclude ({rules}), applied to the built bundle",
+            "  secret scan:  runs on the built bundle, before anything is signed",
+        ]
+    megabytes = inspection.bytes_scanned / 1e6
+    return [
+        f"  excludes:     {summarise_excluded(inspection.excluded)} (bundle_exclude: {rules})",
+        f"  secret scan:  passed: no private key material in {inspection.files_scanned} "
+        f"file(s), {megabytes:.1f} MB in {inspection.seconds:.2f} s; the keys and "
+        "repository folders are not in the bundle",
+    ]
 
 
 def _tag_configured(config: PublisherConfig, version: str, channel: str) -> None:
