@@ -25,6 +25,7 @@ from repo_tools.versioning import BUMPS
 if TYPE_CHECKING:
     from repo_tools.bundle_rules import BundleInspection
     from repo_tools.config import PublisherConfig
+    from repo_tools.init import InitResult
     from repo_tools.publish import PublishResult
     from repo_tools.release import ReleasePlan, ReleaseRequest
 
@@ -72,7 +73,21 @@ for command in (keygen, ceremony, rotate_key):
 )
 @click.option("--expires", default="", help="Expiry days per role, e.g. root=365,timestamp=7.")
 @click.option("--bundle", default="", help="Default bundle folder for `release`.")
-@click.option("--force", is_flag=True, help="Overwrite an existing repository and keys.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Start over on a repository no client can trust yet (no release, every role at "
+    "version 1). The old keys are moved to KEYS/retired/<time>/.",
+)
+@click.option(
+    "--force-new-trust-root-breaking-every-installed-client",
+    "new_trust_root",
+    is_flag=True,
+    help="Replace a repository IN USE with new keys. Every installed client trusts the old "
+    "root keys and will refuse every later update as 'signature verification failed ... "
+    "possibly an attack', forever, until each user reinstalls by hand. To change keys use "
+    "rotate-key or a ceremony instead. The old keys are moved to KEYS/retired/<time>/.",
+)
 @click.pass_obj
 def init(
     obj: Context,
@@ -82,17 +97,30 @@ def init(
     expires: str,
     bundle: str,
     force: bool,
+    new_trust_root: bool,
 ) -> None:
     """Create keys, the first root and empty targets, snapshot and timestamp."""
     from repo_tools.config import PublisherConfig, parse_expiry_option
-    from repo_tools.init import init_repository
+    from repo_tools.init import CLIENTS_AFTER_NEW_TRUST_ROOT, init_repository
 
-    def action() -> None:
+    def action() -> InitResult:
         config = PublisherConfig(app_name=app_name, bundle=bundle)
         config.expiry_days.update(parse_expiry_option(expires))
-        init_repository(obj.repo, obj.keys, config, root_keys, root_threshold, force)
+        return init_repository(
+            obj.repo, obj.keys, config, root_keys, root_threshold, force, new_trust_root
+        )
 
-    run(action)
+    result = run(action)
+    if result.retired is not None:
+        click.echo(f"the replaced keys and metadata are kept in {result.retired}", err=True)
+    if result.replaced_in_use:
+        click.secho(
+            f"warning: replaced a repository in use ({'; '.join(result.replaced_in_use)}): "
+            f"{CLIENTS_AFTER_NEW_TRUST_ROOT}",
+            fg="yellow",
+            bold=True,
+            err=True,
+        )
     click.echo(f"initialised repository {obj.repo} for {app_name}; keys in {obj.keys}")
 
 
