@@ -308,7 +308,7 @@ def _missing(progress: CeremonyStatus) -> str:
 def _verify_as_installed_clients(transaction: Transaction) -> None:
     """The staged root (and re-signed roles) as a new client walks them from 1.root.json,
     which is also what every installed client does from the root it trusts."""
-    from repo_tools.verify import verify_repository
+    from repo_tools.verify import repair_hint, verify_repository
 
     report = verify_repository(
         transaction.repo, 0, transaction.staged_metadata, transaction.staged_targets, set()
@@ -316,7 +316,8 @@ def _verify_as_installed_clients(transaction: Transaction) -> None:
     if not report.ok:
         raise CeremonyError(
             "the new root does not verify as installed clients would check it, so nothing "
-            "was published: " + "; ".join(report.problems)
+            f"was published: {'; '.join(report.problems)}. {repair_hint(report.problems)}; "
+            "then `repo-tools ceremony abort` and begin again"
         )
 
 

@@ -36,7 +36,7 @@ from repo_tools.repository import (
     resign,
 )
 from repo_tools.roles import TOP_LEVEL_CHAIN
-from repo_tools.verify import verify_repository
+from repo_tools.verify import repair_hint, verify_repository
 from repo_tools.versioning import next_version, patch_bases
 
 
@@ -275,7 +275,7 @@ def _build(
     if not report.ok:
         raise ReleaseError(
             "the new release does not verify as clients would see it, so nothing was "
-            "published: " + "; ".join(report.problems)
+            f"published: {'; '.join(report.problems)}. {repair_hint(report.problems)}"
         )
     return _Built(archive_path.name, patches)
 
