@@ -43,11 +43,11 @@ DEFAULT_BUNDLE_EXCLUDE: tuple[str, ...] = (
 )
 CHUNK = 1 << 20  # bytes read at a time
 OVERLAP = 256  # bytes kept from the previous chunk, so a header split by a chunk is found
-SMALL_FILE = 1 << 20  # files up to this size are also checked for structured key formats
+SMALL_FILE = CHUNK  # files up to this size (one read) are also checked for structured keys
 
 _PEM_ANCHOR = b"PRIVATE KEY"
 _PEM = re.compile(rb"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----")
-# (what it is, anchor searched first, confirming pattern, a second anchor the file must hold)
+# (what it is, anchor searched first, confirming pattern, what the file must also hold)
 _STRUCTURED: tuple[tuple[str, bytes, re.Pattern[bytes], bytes], ...] = (
     (
         "a securesystemslib/tufup JSON key with its private part",
@@ -206,39 +206,28 @@ def _what(label: str) -> str:
 
 
 def private_key_in(path: Path, name: str) -> str | None:
-    """What private key material the file holds ("a PEM 'RSA PRIVATE KEY'", ...), or None.
+    """What private key material the file holds ("a PEM private key ('-----BEGIN ...')"),
+    or None.
 
-    Every file is read once in CHUNK pieces with OVERLAP bytes carried over; a fast search
-    for a fixed anchor runs first, the confirming pattern only where the anchor occurs."""
+    Every file is read once, CHUNK bytes at a time with the last OVERLAP bytes carried over,
+    so a header split between two reads is still found; a fast search for a fixed anchor runs
+    first and the confirming pattern only where the anchor occurs. A small file (one read)
+    is also checked for the structured key formats, on its whole content."""
     if any(fnmatch.fnmatchcase(name.rsplit("/", 1)[-1].lower(), g) for g in _KEY_CONTAINERS):
         return "a PKCS#12 key container (.p12/.pfx), which holds private keys"
     small = path.stat().st_size <= SMALL_FILE
     tail = b""
-    seen: set[bytes] = set()
-    pending: set[str] = set()  # structured formats found, awaiting their second anchor
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):
             window = tail + chunk
             if window.find(_PEM_ANCHOR) >= 0 and (pem := _PEM.search(window)):
                 return f"a PEM private key ('-----BEGIN {pem.group(1).decode()}-----')"
-            if small:
-                found = _structured(window, seen, pending)
-                if found:
-                    return found
+            if small:  # SMALL_FILE <= CHUNK: this window is the whole file
+                small = False
+                for what, anchor, pattern, needs in _STRUCTURED:
+                    if window.find(anchor) >= 0 and pattern.search(window) and needs in window:
+                        return what
             tail = window[-OVERLAP:]
-    return None  # a format still pending never met its second anchor: not a key file
-
-
-def _structured(window: bytes, seen: set[bytes], pending: set[str]) -> str | None:
-    for what, anchor, pattern, needs in _STRUCTURED:
-        if needs and window.find(needs) >= 0:
-            seen.add(needs)
-        if window.find(anchor) >= 0 and pattern.search(window):
-            if not needs or needs in seen:
-                return what
-            pending.add(what)
-        if what in pending and needs in seen:
-            return what
     return None
 
 
