@@ -378,7 +378,9 @@ def _in_use_by_root_v2(publisher: Publisher) -> None:
     tools_ok(publisher.repo, publisher.keys, "refresh", "--force")  # root 2, no release
 
 
-@pytest.mark.parametrize("make_in_use", [_in_use_by_a_release, _in_use_by_root_v2])
+@pytest.mark.parametrize(
+    "make_in_use", [_in_use_by_a_release, _in_use_by_root_v2], ids=["a-release", "root-v2"]
+)
 def test_init_force_refuses_a_repository_in_use_and_changes_nothing(
     tmp_path: Path, make_in_use
 ) -> None:
