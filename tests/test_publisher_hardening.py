@@ -101,6 +101,8 @@ def test_a_release_of_the_readme_layout_refuses_to_publish_the_keys_and_the_repo
     for args in (("--bump", "minor"), ("--bump", "minor", "--dry-run")):
         result = run_tools(repo, keys, "release", "--bundle", str(folder), *args)
         refused(result, "contains the keys folder (keys/", "private signing keys", '"keys/"')
+    inside = release(project, keys / "online", "--bump", "minor")
+    refused(inside, "is inside the keys folder", "give --bundle the folder your build writes")
     assert tree_digest(repo) == before and tree_digest(keys) == keys_before
     assert not list((repo / "targets").iterdir())
 
@@ -204,6 +206,7 @@ KEY_MATERIAL = {
         ),
     ),
     "putty": ("deploy.ppk", lambda: b"PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\n"),
+    "pgp": ("gpg/secret.asc", lambda: b"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF...\n"),
     "jwk": ("config/signing.jwk.json", _jwk),
     "pkcs12-container": ("client-cert.p12", lambda: b"\x30\x82\x05\x00 binary pkcs12"),
     "pem-deep-in-a-large-file": ("data/blob.bin", _deep_in_a_large_file),
