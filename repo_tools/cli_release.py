@@ -32,7 +32,12 @@ if TYPE_CHECKING:
 @click.command()
 @click.option("--bump", type=click.Choice(BUMPS), help="Which part of the version to raise.")
 @click.option("--channel", type=click.Choice(CHANNELS), default="stable", show_default=True)
-@click.option("--bundle", type=click.Path(path_type=Path), help="Application bundle folder.")
+@click.option(
+    "--bundle",
+    type=click.Path(path_type=Path),
+    help="Application bundle folder (bundle_exclude of repo-tools.json applies; the keys and "
+    "repository folders and private keys in it are refused).",
+)
 @click.option("--notes", default="", help="Release notes.")
 @click.option("--notes-file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--required", is_flag=True, help="Clients install this release before newer ones.")
