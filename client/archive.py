@@ -13,11 +13,17 @@ import io
 import os
 import stat
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from client.extract import link_escape
+
+# which bundle entries stay out of an archive: (path relative to the bundle, posix; is it a
+# folder) -> True to leave it out (an excluded folder is not entered). The client never
+# passes one: an installed or unpacked bundle is archived exactly as it is.
+Exclude = Callable[[str, bool], bool]
 
 FIXED_MTIME = 315532800  # 1980-01-01: old enough to be neutral, accepted by every tool
 _CHUNK = 1 << 20
@@ -50,16 +56,24 @@ class _HashingWriter:
         return len(data)
 
 
-def check_bundle(root: Path) -> list[Path]:
-    """Every path under root, sorted, after checking each can be archived safely."""
+def check_bundle(root: Path, exclude: Exclude | None = None) -> list[Path]:
+    """Every path under root, sorted, after checking each can be archived safely; entries
+    `exclude` leaves out (and everything in an excluded folder) are neither checked nor
+    listed."""
     if not root.is_dir():
         raise BundleError(f"bundle folder {root} does not exist or is not a folder")
     entries: list[Path] = []
     links: dict[tuple[str, ...], str] = {}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        folder = Path(dirpath)
+        if exclude is not None:
+            base = folder.relative_to(root).as_posix()
+            prefix = "" if base == "." else base + "/"
+            dirnames[:] = [d for d in dirnames if not exclude(prefix + d, True)]
+            filenames = [f for f in filenames if not exclude(prefix + f, False)]
         dirnames.sort()
         for name in sorted(dirnames + filenames):
-            path = Path(dirpath, name)
+            path = folder / name
             mode = path.lstat().st_mode
             if stat.S_ISLNK(mode):
                 links[path.relative_to(root).parts] = os.readlink(path)
@@ -79,7 +93,8 @@ def check_bundle(root: Path) -> list[Path]:
             f"{problem}: make the link relative and inside the bundle, or copy the file in"
         )
     if not any(p.is_file() and not p.is_symlink() for p in entries):
-        raise BundleError(f"bundle folder {root} has no files: build the application first")
+        rules = " once the exclusion rules (bundle_exclude) are applied" if exclude else ""
+        raise BundleError(f"bundle folder {root} has no files{rules}: build the application first")
     return sorted(entries, key=lambda p: p.relative_to(root).as_posix())
 
 
@@ -122,17 +137,21 @@ def _extra_infos(extra: dict[str, bytes], present: set[str]) -> list[_Entry]:
 
 
 def write_bundle_tar(
-    root: Path, sink: BinaryIO | None, extra: dict[str, bytes] | None = None
+    root: Path,
+    sink: BinaryIO | None,
+    extra: dict[str, bytes] | None = None,
+    exclude: Exclude | None = None,
 ) -> TarDigest:
     """Write the deterministic tar of a bundle folder to sink (or only hash it if None).
 
     `extra` adds generated files (relative posix path -> content) that replace any file of
-    the same name in the folder, without copying or modifying the folder.
+    the same name in the folder, without copying or modifying the folder. `exclude` (a pure
+    function of the relative path, so the tar stays deterministic) leaves entries out.
     """
     root = Path(root)
     extra = extra or {}
     entries: list[_Entry] = []
-    for path in check_bundle(root):
+    for path in check_bundle(root, exclude):
         info = _tarinfo(root, path)
         if info.name not in extra:
             entries.append((info, path if info.isreg() else None))

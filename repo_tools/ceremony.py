@@ -6,8 +6,11 @@ A ceremony is a draft of the next root version in `<repo>/ceremony/` (never publ
 2. each holder runs `sign --key their-root-key.pem` on the draft (the file can travel between
    offline machines; only signatures are added).
 3. `finish` checks the draft carries a threshold of signatures from the current root keys
-   *and* from the new root keys (what every client checks), publishes it, puts rotated online
-   keys in place (old ones kept in `retired/`) and re-signs the roles they sign.
+   *and* from the new root keys (what every client checks), then verifies the staged result
+   as a brand-new client would (root chain from `1.root.json`, every role), publishes it,
+   puts rotated online keys in place (old ones kept in `retired/`) and re-signs the roles
+   they sign. A new root signed by the new holders alone is refused: clients installed
+   before the ceremony would reject it and never update again.
 """
 
 from __future__ import annotations
@@ -24,7 +27,14 @@ from tuf.api.metadata import Metadata, Root
 from repo_tools import keys as keystore
 from repo_tools.config import PublisherConfig, load_config
 from repo_tools.errors import RepoError
-from repo_tools.repository import SERIALIZER, commit_resigned, load_roles, locked, read_metadata
+from repo_tools.repository import (
+    SERIALIZER,
+    Transaction,
+    commit_resigned,
+    load_roles,
+    locked,
+    read_metadata,
+)
 from repo_tools.roles import ONLINE_ROLES, Role, chain_from
 
 CEREMONY_DIR = "ceremony"
@@ -257,17 +267,58 @@ def finish(repo: Path, keys: Path, config: PublisherConfig | None = None) -> Roo
             )
         progress = _progress(draft, roles.root.signed)
         if not progress.complete:
-            raise CeremonyError(f"not enough signatures yet: {progress.describe()}")
+            missing = _missing(progress)
+            raise CeremonyError(f"not enough signatures yet: {progress.describe()}{missing}")
         rotated: list[str] = [r for r in ONLINE_ROLES if next_key_path(keys, r).exists()]
         roles_to_sign = {r for role in rotated for r in chain_from(role)}
         roles.root = draft
         stored = keystore.load_all(keys)
         commit_resigned(
-            repo, roles, stored, config.expiry_days, roles_to_sign, also=frozenset({Role.ROOT})
+            repo,
+            roles,
+            stored,
+            config.expiry_days,
+            roles_to_sign,
+            also=frozenset({Role.ROOT}),
+            check=_verify_as_installed_clients,
         )
         _retire_rotated_keys(keys, rotated)
         shutil.rmtree(repo / CEREMONY_DIR)
         return RootPublished(draft.signed.version, rotated)
+
+
+def _missing(progress: CeremonyStatus) -> str:
+    """What the holders still have to do, and why (installed clients check both thresholds)."""
+    hints = []
+    if progress.old_signed < progress.old_threshold:
+        hints.append(
+            f"{progress.old_threshold - progress.old_signed} more holder(s) of the CURRENT root "
+            "keys must sign: every client installed today accepts the new root only when a "
+            "threshold of the keys it already trusts signed it, and would otherwise refuse "
+            "every update from now on"
+        )
+    if progress.new_signed < progress.new_threshold:
+        hints.append(
+            f"{progress.new_threshold - progress.new_signed} more holder(s) of the new root "
+            "keys must sign (the new root must meet its own threshold)"
+        )
+    return ". " + "; ".join(hints) + ": each runs `repo-tools ceremony sign --key FILE`"
+
+
+def _verify_as_installed_clients(transaction: Transaction) -> None:
+    """The staged root (and re-signed roles) as a new client walks them from 1.root.json,
+    which is also what every installed client does from the root it trusts."""
+    from repo_tools.verify import repair_hint, verify_repository
+
+    report = verify_repository(
+        transaction.repo, 0, transaction.staged_metadata, transaction.staged_targets, set()
+    )
+    if not report.ok:
+        raise CeremonyError(
+            "the new root does not verify as installed clients would check it, so nothing "
+            f"was published: {'; '.join(report.problems)}. {repair_hint(report.problems)}; "
+            "then `repo-tools ceremony abort` and begin again"
+        )
 
 
 def _retire_rotated_keys(keys: Path, rotated: list[str]) -> None:

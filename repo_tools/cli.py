@@ -3,7 +3,8 @@
 Every command has the same shape: parse the options, call one library function (one module
 per command) that returns a dataclass, format it; failures are turned into one line and an
 exit code by repo_tools.cli_base.run. Library modules are imported inside the commands, so
-`--help` stays fast. The key and root commands are in repo_tools.cli_keys.
+`--help` stays fast. The key and root commands are in repo_tools.cli_keys, `release` in
+repo_tools.cli_release.
 """
 
 from __future__ import annotations
@@ -16,23 +17,20 @@ from typing import TYPE_CHECKING
 
 import click
 
-from client.formats import CHANNELS
-from repo_tools.cli_base import Context, config_of, fail, run
+from repo_tools.cli_base import (
+    PUBLISH_OPTION,
+    Context,
+    config_of,
+    fail,
+    publish_configured_after,
+    report_published,
+    run,
+)
 from repo_tools.cli_keys import ceremony, keygen, rotate_key
-from repo_tools.errors import RepoError
-from repo_tools.versioning import BUMPS
+from repo_tools.cli_release import release
 
 if TYPE_CHECKING:
-    from repo_tools.config import PublisherConfig
-    from repo_tools.publish import PublishResult
-    from repo_tools.release import ReleasePlan, ReleaseRequest
-
-PUBLISH_OPTION = click.option(
-    "--publish/--no-publish",
-    default=True,
-    show_default=True,
-    help="Publish to publish_to of repo-tools.json afterwards, when it is set.",
-)
+    from repo_tools.init import InitResult
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -56,7 +54,7 @@ def main(ctx: click.Context, repo: Path, keys: Path) -> None:
     ctx.obj = Context(repo, keys)
 
 
-for command in (keygen, ceremony, rotate_key):
+for command in (keygen, ceremony, rotate_key, release):
     main.add_command(command)
 
 
@@ -71,7 +69,21 @@ for command in (keygen, ceremony, rotate_key):
 )
 @click.option("--expires", default="", help="Expiry days per role, e.g. root=365,timestamp=7.")
 @click.option("--bundle", default="", help="Default bundle folder for `release`.")
-@click.option("--force", is_flag=True, help="Overwrite an existing repository and keys.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Start over on a repository no client can trust yet (no release, every role at "
+    "version 1). The old keys are moved to KEYS/retired/<time>/.",
+)
+@click.option(
+    "--force-new-trust-root-breaking-every-installed-client",
+    "new_trust_root",
+    is_flag=True,
+    help="Replace a repository IN USE with new keys. Every installed client trusts the old "
+    "root keys and will refuse every later update as 'signature verification failed ... "
+    "possibly an attack', forever, until each user reinstalls by hand. To change keys use "
+    "rotate-key or a ceremony instead. The old keys are moved to KEYS/retired/<time>/.",
+)
 @click.pass_obj
 def init(
     obj: Context,
@@ -81,159 +93,31 @@ def init(
     expires: str,
     bundle: str,
     force: bool,
+    new_trust_root: bool,
 ) -> None:
     """Create keys, the first root and empty targets, snapshot and timestamp."""
     from repo_tools.config import PublisherConfig, parse_expiry_option
-    from repo_tools.init import init_repository
+    from repo_tools.init import CLIENTS_AFTER_NEW_TRUST_ROOT, init_repository
 
-    def action() -> None:
+    def action() -> InitResult:
         config = PublisherConfig(app_name=app_name, bundle=bundle)
         config.expiry_days.update(parse_expiry_option(expires))
-        init_repository(obj.repo, obj.keys, config, root_keys, root_threshold, force)
-
-    run(action)
-    click.echo(f"initialised repository {obj.repo} for {app_name}; keys in {obj.keys}")
-
-
-@main.command()
-@click.option("--bump", type=click.Choice(BUMPS), help="Which part of the version to raise.")
-@click.option("--channel", type=click.Choice(CHANNELS), default="stable", show_default=True)
-@click.option("--bundle", type=click.Path(path_type=Path), help="Application bundle folder.")
-@click.option("--notes", default="", help="Release notes.")
-@click.option("--notes-file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
-@click.option("--required", is_flag=True, help="Clients install this release before newer ones.")
-@click.option("--version", "explicit_version", help="Use this exact version instead of a bump.")
-@click.option(
-    "--rollout",
-    type=click.IntRange(0, 100),
-    default=100,
-    show_default=True,
-    help="Percent of installations offered this release (staged rollout).",
-)
-@click.option(
-    "--demo-keys-ok",
-    is_flag=True,
-    help="If no repository exists, create one with demonstration keys.",
-)
-@PUBLISH_OPTION
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Check the bundle and keys and print the version, archive and patches; change nothing.",
-)
-@click.pass_obj
-def release(
-    obj: Context,
-    bump: str | None,
-    channel: str,
-    bundle: Path | None,
-    notes: str,
-    notes_file: Path | None,
-    required: bool,
-    explicit_version: str | None,
-    rollout: int,
-    demo_keys_ok: bool,
-    publish: bool,
-    dry_run: bool,
-) -> None:
-    """Build, sign, verify and publish a new release; prints the new version."""
-    from repo_tools.release import ReleaseRequest, plan_release
-    from repo_tools.release import release as do_release
-
-    if notes and notes_file:
-        fail("give either --notes or --notes-file, not both")
-    if bump and explicit_version:
-        fail("give either --bump or --version, not both")
-    if dry_run:
-        request = ReleaseRequest(bump, channel, bundle, "", required, explicit_version, rollout)
-        _print_release_plan(run(lambda: plan_release(obj.repo, obj.keys, request)), request)
-        return
-    if demo_keys_ok:
-        _ensure_demo_repository(obj)
-    text = run(lambda: notes_file.read_text()) if notes_file else notes
-    request = ReleaseRequest(bump, channel, bundle, text, required, explicit_version, rollout)
-    config = config_of(obj)
-    result = run(lambda: do_release(obj.repo, obj.keys, request, config))
-    click.echo(
-        f"released {result.version}: {result.archive}"
-        + (f" + {len(result.patches)} patch(es)" if result.patches else ""),
-        err=True,
-    )
-    click.echo(str(result.version))
-    if publish:
-        _publish_configured(obj, f"released {result.version}", config)
-    _tag_configured(config, str(result.version), channel)
-
-
-def _ensure_demo_repository(obj: Context) -> None:
-    from repo_tools.config import CONFIG_NAME
-    from repo_tools.init import init_demo_repository
-
-    if (obj.repo / CONFIG_NAME).exists():
-        return
-    click.secho(
-        "\n!!! No repository yet: creating one with DEMONSTRATION KEYS in "
-        f"{obj.keys}/ !!!\n!!! They are for trying things out only: for real releases run "
-        "`repo-tools init` with keys you protect (see keys.example/README.md). !!!\n",
-        fg="yellow",
-        bold=True,
-        err=True,
-    )
-    run(lambda: init_demo_repository(obj.repo, obj.keys))
-
-
-def _print_release_plan(plan: ReleasePlan, request: ReleaseRequest) -> None:
-    bases = ", ".join(str(base) for base in plan.patch_bases) or "none (first release)"
-    source = plan.bundle if plan.bundle is not None else f"the output of {plan.build_command!r}"
-    lines = [
-        f"would release {plan.version} ({request.channel}) from {source}",
-        f"  archive:      {plan.archive}",
-        f"  patches from: {bases}",
-        "  signs:        targets, snapshot, timestamp (keys found)",
-        f"  rollout:      {request.rollout}%" + (", required" if request.required else ""),
-    ]
-    if plan.publish_to:
-        lines.append(f"  publishes to: {plan.publish_to}")
-    if plan.tag:
-        lines.append(f"  tags:         {plan.tag}")
-    click.echo("\n".join(lines), err=True)
-    click.echo(str(plan.version))
-
-
-def _tag_configured(config: PublisherConfig, version: str, channel: str) -> None:
-    """Tag the working directory's HEAD when `git_tag` is set (the last step of a release)."""
-    from repo_tools.git_tag import tag_configured
-
-    try:
-        name = tag_configured(config.git_tag, config.app_name, version, channel, Path.cwd())
-    except RepoError as error:
-        fail(f"released {version}, but tagging failed: {error}", error.exit_code)
-    if name:
-        click.echo(f"tagged {name}", err=True)
-
-
-def _publish_configured(obj: Context, done: str, config: PublisherConfig) -> None:
-    """Publish to `publish_to` when it is set (the end of `release`, `refresh`, `yank`,
-    `rollout`); a failure keeps what was done locally and says what to run."""
-    from repo_tools.publish import publish_configured
-
-    try:
-        result = publish_configured(obj.repo, config)
-    except (RepoError, OSError) as error:
-        fail(
-            f"{done} locally, but publishing to {config.publish_to} failed: {error}. Clients "
-            "keep the previous state until it succeeds: fix that and run `repo-tools publish`"
+        return init_repository(
+            obj.repo, obj.keys, config, root_keys, root_threshold, force, new_trust_root
         )
-    if result is not None:
-        _report_published(result)
 
-
-def _report_published(result: PublishResult, err: bool = True) -> None:
-    click.echo(
-        f"published {len(result.copied)} changed file(s) to {result.destination}"
-        + (f", deleted {len(result.deleted)}" if result.deleted else ""),
-        err=err,
-    )
+    result = run(action)
+    if result.retired is not None:
+        click.echo(f"the replaced keys and metadata are kept in {result.retired}", err=True)
+    if result.replaced_in_use:
+        click.secho(
+            f"warning: replaced a repository in use ({'; '.join(result.replaced_in_use)}): "
+            f"{CLIENTS_AFTER_NEW_TRUST_ROOT}",
+            fg="yellow",
+            bold=True,
+            err=True,
+        )
+    click.echo(f"initialised repository {obj.repo} for {app_name}; keys in {obj.keys}")
 
 
 @main.command()
@@ -283,7 +167,7 @@ def refresh(obj: Context, force: bool, publish: bool) -> None:
     result = run(lambda: do_refresh(obj.repo, obj.keys, force, config))
     click.echo("re-signed: " + ", ".join(result.resigned) if result.resigned else "nothing due")
     if publish:
-        _publish_configured(obj, "re-signed" if result.resigned else "nothing was due", config)
+        publish_configured_after(obj, "re-signed" if result.resigned else "nothing was due", config)
     if result.blocked:
         fail("; ".join(result.blocked.values()))
 
@@ -344,7 +228,7 @@ def publish(obj: Context, destination: str | None, endpoint_url: str | None, del
     from repo_tools.publish import publish_repository
 
     result = run(lambda: publish_repository(obj.repo, destination, endpoint_url, delete))
-    _report_published(result, err=False)
+    report_published(result, err=False)
 
 
 @main.command()
@@ -368,7 +252,7 @@ def yank(obj: Context, version: str, reason: str | None, undo: bool, publish: bo
     else:
         click.echo(f"{version}: withdrawn ({reason})")
     if publish:
-        _publish_configured(obj, "withdrawn" if not undo else "restored", config)
+        publish_configured_after(obj, "withdrawn" if not undo else "restored", config)
 
 
 @main.command()
@@ -384,4 +268,4 @@ def rollout(obj: Context, version: str, percent: int, publish: bool) -> None:
     change = run(lambda: set_rollout(obj.repo, obj.keys, version, percent, config))
     click.echo(f"{version}: rollout {change.previous}% -> {percent}%")
     if publish:
-        _publish_configured(obj, "rollout changed", config)
+        publish_configured_after(obj, "rollout changed", config)

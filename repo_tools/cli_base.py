@@ -1,4 +1,5 @@
-"""What every `repo-tools` command shares: its context, running one library call, failing.
+"""What every `repo-tools` command shares: its context, running one library call, failing,
+and publishing to `publish_to` at the end of a change.
 
 A `RepoError` becomes one line on stderr and the process exits with the error's
 `exit_code`; an OSError (the disk, the network) becomes one line and exit code 1. Nothing
@@ -20,6 +21,7 @@ from repo_tools.errors import RepoError
 
 if TYPE_CHECKING:
     from repo_tools.config import PublisherConfig
+    from repo_tools.publish import PublishResult
 
 T = TypeVar("T")
 OS_ERROR_EXIT_CODE = 1
@@ -62,3 +64,35 @@ def config_of(obj: Context) -> PublisherConfig:
     from repo_tools.config import load_config
 
     return run(lambda: load_config(obj.repo))
+
+
+PUBLISH_OPTION = click.option(
+    "--publish/--no-publish",
+    default=True,
+    show_default=True,
+    help="Publish to publish_to of repo-tools.json afterwards, when it is set.",
+)
+
+
+def publish_configured_after(obj: Context, done: str, config: PublisherConfig) -> None:
+    """Publish to `publish_to` when it is set (the end of `release`, `refresh`, `yank`,
+    `rollout`); a failure keeps what was done locally and says what to run."""
+    from repo_tools.publish import publish_configured
+
+    try:
+        result = publish_configured(obj.repo, config)
+    except (RepoError, OSError) as error:
+        fail(
+            f"{done} locally, but publishing to {config.publish_to} failed: {error}. Clients "
+            "keep the previous state until it succeeds: fix that and run `repo-tools publish`"
+        )
+    if result is not None:
+        report_published(result)
+
+
+def report_published(result: PublishResult, err: bool = True) -> None:
+    click.echo(
+        f"published {len(result.copied)} changed file(s) to {result.destination}"
+        + (f", deleted {len(result.deleted)}" if result.deleted else ""),
+        err=err,
+    )

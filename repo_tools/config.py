@@ -13,11 +13,12 @@ Default expiry periods, in days, and why:
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from client.formats import FormatError, check_app_name
+from repo_tools.bundle_rules import DEFAULT_BUNDLE_EXCLUDE, ExclusionRule, pattern_problem
 from repo_tools.errors import RepoError, reported_as
 from repo_tools.git_tag import tag_name
 from repo_tools.object_store import check_endpoint_url, parse_bucket_address
@@ -49,6 +50,12 @@ class PublisherConfig:
     publish_to: str = ""
     publish_endpoint_url: str = ""  # an S3-compatible store other than AWS (https://...)
     git_tag: str = ""  # tag the working directory's HEAD after a release, e.g. "v{version}"
+    # glob patterns of what `release` leaves out of the archive (repo_tools.bundle_rules)
+    bundle_exclude: list[str] = field(default_factory=lambda: list(DEFAULT_BUNDLE_EXCLUDE))
+
+    @property
+    def exclusion(self) -> ExclusionRule:
+        return ExclusionRule(tuple(self.bundle_exclude))
 
     def validate(self) -> PublisherConfig:
         with reported_as(ConfigError, FormatError):
@@ -66,6 +73,9 @@ class PublisherConfig:
         if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
             raise ConfigError(f"keep_releases is {self.keep_releases!r}: use 0 (keep all) or more")
         self._validate_publishing()
+        problem = pattern_problem(self.bundle_exclude)
+        if problem:
+            raise ConfigError(f"repo-tools.json: {problem}")
         if self.git_tag:
             try:
                 tag_name(str(self.git_tag), "1.0.0b1")
@@ -119,9 +129,24 @@ def load_config(repo: Path) -> PublisherConfig:
         if not isinstance(data, dict) or not isinstance(data.get("expiry_days", {}), dict):
             raise TypeError("expected a JSON object, with expiry_days an object of role: days")
         expiry = {**DEFAULT_EXPIRY_DAYS, **data.pop("expiry_days", {})}
+        _refuse_unknown_keys(path, data)
         return PublisherConfig(expiry_days=expiry, **data).validate()
     except (json.JSONDecodeError, TypeError) as error:
         raise ConfigError(f"{path} is not a valid repo-tools configuration: {error}") from error
+
+
+def _refuse_unknown_keys(path: Path, data: dict[str, Any]) -> None:
+    """A mistyped setting name is an error that names it, never silently ignored."""
+    import difflib
+
+    known = [f.name for f in fields(PublisherConfig)]
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(
+                f"{path}: unknown setting {key!r}{hint}; the settings are: {', '.join(known)}"
+            )
 
 
 def save_config(repo: Path, config: PublisherConfig) -> None:

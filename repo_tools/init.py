@@ -1,8 +1,20 @@
-"""`repo-tools init`: keys for every role, the first root, empty targets, snapshot, timestamp."""
+"""`repo-tools init`: keys for every role, the first root, empty targets, snapshot, timestamp.
+
+Starting over (`--force`) is allowed only while no client can trust the repository yet: no
+release, and root and every role still at version 1. A repository in use is replaced only
+with NEW_TRUST_ROOT_FLAG, because every installed client trusts its root keys and refuses
+every update signed by new ones, forever ("signature verification failed ... possibly an
+attack"), until it is reinstalled by hand. In every case the old keys (and the old metadata,
+which is public) are moved to `<keys>/retired/<time>/` (mode 0700), never deleted.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,10 +39,98 @@ from repo_tools.roles import ONLINE_ROLES, ROLES, Role
 
 DEMO_APP = Path("examples/demo_app")
 DEMO_APP_NAME = "demo-app"
+NEW_TRUST_ROOT_FLAG = "--force-new-trust-root-breaking-every-installed-client"
+RETIRED = "retired"
+_VERSIONED = re.compile(r"^(\d+)\.(root|targets|snapshot)\.json$")
+CLIENTS_AFTER_NEW_TRUST_ROOT = (
+    "every installed client trusts the old root keys, so it refuses every update signed by "
+    "the new ones ('signature verification failed ... not signed by enough trusted keys, "
+    "possibly an attack'), forever, until each user reinstalls the application by hand from a "
+    "bundle of the new repository"
+)
 
 
 class InitError(RepoError):
     """The repository cannot be created as asked."""
+
+
+@dataclass(frozen=True)
+class InitResult:
+    roles: RoleSet
+    retired: Path | None  # where the replaced keys and metadata were moved (None: nothing)
+    replaced_in_use: list[str]  # why the replaced repository was in use ([]: it was not)
+
+
+def in_use(repo: Path) -> list[str]:
+    """Why installed clients may already trust this repository ([] when none can): releases,
+    a root beyond version 1, or any role re-signed since `init` (read from the files, so a
+    damaged repository still counts)."""
+    reasons: list[str] = []
+    targets = targets_dir(repo)
+    published = [p for p in targets.iterdir() if p.is_file()] if targets.is_dir() else []
+    if published:
+        reasons.append(f"{len(published)} published release file(s) in {targets}")
+    folder = metadata_dir(repo)
+    versions: dict[str, int] = {}
+    for path in folder.glob("*.json") if folder.is_dir() else []:
+        match = _VERSIONED.match(path.name)
+        if match:
+            role, number = match.group(2), int(match.group(1))
+            versions[role] = max(versions.get(role, 0), number)
+    stamp = folder / "timestamp.json"
+    if stamp.is_file():
+        try:
+            versions["timestamp"] = int(json.loads(stamp.read_bytes())["signed"]["version"])
+        except (ValueError, KeyError, TypeError):
+            reasons.append(f"{stamp} cannot be read (counted as in use)")
+    for role, number in sorted(versions.items()):
+        if number > 1:
+            reasons.append(f"{role} metadata at version {number}")
+    return reasons
+
+
+def _retire(repo: Path, keys: Path, present: list[Path]) -> Path | None:
+    """Move the old keys and metadata to <keys>/retired/<time>/ (0700); delete the rest."""
+    if not present:
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    base = keys / RETIRED
+    retired, number = base / stamp, 1
+    while retired.exists():
+        number += 1
+        retired = base / f"{stamp}-{number}"
+    for folder in (keys, base, retired):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)
+    for path in present:
+        if path.is_relative_to(keys):
+            shutil.move(path, retired / path.name)
+        elif path == targets_dir(repo):
+            shutil.rmtree(path)  # release archives: large, and rebuilt from the bundles
+        else:
+            (retired / "repository").mkdir(mode=0o700, exist_ok=True)
+            shutil.move(path, retired / "repository" / path.name)
+    return retired
+
+
+def _refusal(present: list[Path], reasons: list[str], force: bool) -> str | None:
+    """Why init must not replace what is there, and what to do (None: it may)."""
+    listed = ", ".join(map(str, present))
+    if reasons:
+        return (
+            f"refusing to replace a repository in use ({'; '.join(reasons)}): "
+            f"{CLIENTS_AFTER_NEW_TRUST_ROOT}. To change keys keep this repository and use "
+            "`repo-tools rotate-key ROLE` or `repo-tools ceremony begin` (root keys). Only if "
+            f"you really mean to abandon every installed client, run init again with "
+            f"{NEW_TRUST_ROOT_FLAG} (the old keys are kept in <keys>/{RETIRED}/<time>/)"
+        )
+    if present and not force:
+        return (
+            f"refusing to overwrite an existing repository or keys: {listed}. Use --force to "
+            f"start over (no release exists yet; the old keys are kept in "
+            f"<keys>/{RETIRED}/<time>/)"
+        )
+    return None
 
 
 def _existing(repo: Path, keys: Path) -> list[Path]:
@@ -46,7 +146,10 @@ def init_repository(
     root_keys: int = 1,
     root_threshold: int = 1,
     force: bool = False,
-) -> RoleSet:
+    new_trust_root: bool = False,
+) -> InitResult:
+    """`force` replaces a repository no client can trust yet; `new_trust_root` (the loud
+    flag) also one in use. Old keys are moved to <keys>/retired/<time>/ in both cases."""
     config.validate()
     if not 1 <= root_threshold <= root_keys:
         raise InitError(
@@ -55,17 +158,14 @@ def init_repository(
         )
     with locked(repo):
         present = _existing(repo, keys)
-        if present and not force:
-            raise InitError(
-                "refusing to overwrite an existing repository or keys: "
-                f"{', '.join(map(str, present))}. Use --force to start over (old keys and "
-                "releases are deleted; installed clients will no longer trust new releases)"
-            )
-        # key location is checked before anything is deleted or written
+        reasons = in_use(repo)
+        refusal = None if new_trust_root else _refusal(present, reasons, force)
+        if refusal:
+            raise InitError(refusal)
+        # key location is checked before anything is moved or written
         for path in [keystore.online_key_path(keys, Role.TARGETS), keystore.root_key_path(keys, 1)]:
             keystore.check_key_location(path, repo)
-        for path in present:
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        retired = _retire(repo, keys, present)
 
         online: dict[str, keystore.StoredKey] = {
             r: keystore.generate(keystore.online_key_path(keys, r), repo) for r in ONLINE_ROLES
@@ -79,10 +179,10 @@ def init_repository(
         transaction.write_roles(roles, ROLES)  # root as 1.root.json and root.json
         transaction.commit()
         save_config(repo, config)
-        return roles
+        return InitResult(roles, retired, reasons if present else [])
 
 
-def init_demo_repository(repo: Path, keys: Path) -> RoleSet:
+def init_demo_repository(repo: Path, keys: Path) -> InitResult:
     """A repository for the demonstration app, with keys made for trying things out only."""
     return init_repository(
         repo, keys, PublisherConfig(app_name=DEMO_APP_NAME, bundle=str(DEMO_APP))

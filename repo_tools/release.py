@@ -15,11 +15,12 @@ from pathlib import Path
 from packaging.version import Version
 from tuf.api.metadata import TargetFile, Targets
 
-from client.archive import BundleError, check_bundle, gunzip_file, gzip_file, write_bundle_tar
+from client.archive import BundleError, gunzip_file, gzip_file, write_bundle_tar
 from client.codec import CODEC_NAME, make_patch
 from client.formats import ArchiveInfo, PatchInfo, archive_name, channel_of, patch_name
 from client.layout import BUNDLED_CONFIG, RELEASE_FILE, ROOT_FILE
 from repo_tools import keys as keystore
+from repo_tools.bundle_rules import BundleInspection, inspect_bundle
 from repo_tools.catalog import Archives, released_archives
 from repo_tools.config import PublisherConfig, load_config
 from repo_tools.errors import RepoError, reported_as
@@ -35,7 +36,7 @@ from repo_tools.repository import (
     resign,
 )
 from repo_tools.roles import TOP_LEVEL_CHAIN
-from repo_tools.verify import verify_repository
+from repo_tools.verify import repair_hint, verify_repository
 from repo_tools.versioning import next_version, patch_bases
 
 
@@ -59,6 +60,7 @@ class ReleaseResult:
     version: Version
     archive: str
     patches: list[str]
+    inspection: BundleInspection  # what bundle_exclude left out; the secret scan that passed
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class ReleasePlan:
     build_command: str
     publish_to: str  # where it would be uploaded ("" for nowhere)
     tag: str  # the git tag it would get ("" for none)
+    inspection: BundleInspection | None  # None: the bundle is built by the build command
+    exclude: list[str]  # the bundle_exclude patterns
 
 
 def _patch_bases(archives: Archives, new: Version) -> list[Version]:
@@ -151,6 +155,7 @@ class _Checked:
     version: Version
     bundle: Path | None
     stored_keys: list[keystore.StoredKey]
+    inspection: BundleInspection | None  # set when bundle is
 
 
 def _check_request(
@@ -160,15 +165,16 @@ def _check_request(
     roles = load_roles(repo)
     archives = released_archives(roles.targets.signed)
     new = next_version(archives, request.bump, request.channel, request.version)
-    bundle = None
+    bundle = inspection = None
     if build or request.bundle is not None or not config.build_command:
         bundle = _resolve_bundle(config, request)
-        with reported_as(ReleaseError, BundleError):
-            check_bundle(bundle)  # clear errors for links out, unreadable files, empty folder
+        # bundle_exclude applied; links out, unreadable files, an empty folder, the keys or
+        # repository folder and private key material refused, each with a clear error
+        inspection = inspect_bundle(bundle, config.exclusion, keys, repo)
     stored_keys = keystore.load_all(keys)
     for role in TOP_LEVEL_CHAIN:
         _require_keys(roles, role, stored_keys)
-    return _Checked(roles, new, bundle, stored_keys)
+    return _Checked(roles, new, bundle, stored_keys, inspection)
 
 
 def plan_release(
@@ -188,6 +194,8 @@ def plan_release(
         config.build_command if checked.bundle is None else "",
         config.publish_to,
         tag_name(config.git_tag, str(checked.version)) if config.git_tag else "",
+        checked.inspection,
+        list(config.bundle_exclude),
     )
 
 
@@ -198,11 +206,12 @@ def release(
     with locked(repo):
         checked = _check_request(repo, keys, config, request, build=True)
         roles, new, bundle = checked.roles, checked.version, checked.bundle
-        stored_keys = checked.stored_keys
-        assert bundle is not None  # build=True always resolves it
+        stored_keys, inspection = checked.stored_keys, checked.inspection
+        assert bundle is not None and inspection is not None  # build=True always resolves it
         transaction = Transaction(repo)
         try:
-            result = _build(repo, transaction, roles, stored_keys, config, request, bundle, new)
+            built = _build(repo, transaction, roles, stored_keys, config, request, bundle, new)
+            result = ReleaseResult(new, built.archive, built.patches, inspection)
             transaction.commit()
         except BaseException:
             transaction.abort()
@@ -214,6 +223,12 @@ def release(
     return result
 
 
+@dataclass(frozen=True)
+class _Built:
+    archive: str
+    patches: list[str]
+
+
 def _build(
     repo: Path,
     transaction: Transaction,
@@ -223,7 +238,7 @@ def _build(
     request: ReleaseRequest,
     bundle: Path,
     new: Version,
-) -> ReleaseResult:
+) -> _Built:
     app = config.app_name
     targets = roles.targets.signed
     archives = released_archives(targets)
@@ -231,7 +246,7 @@ def _build(
     tar_path = transaction.scratch / f"{app}-{new}.tar"
     with open(tar_path, "wb") as sink, reported_as(ReleaseError, BundleError):
         extra = bundle_info_files(roles, app, new, config.client_settings)
-        digest = write_bundle_tar(bundle, sink, extra)
+        digest = write_bundle_tar(bundle, sink, extra, config.exclusion)
     archive_path = transaction.scratch / archive_name(app, new)
     gzip_file(tar_path, archive_path)
     info = ArchiveInfo(
@@ -258,8 +273,11 @@ def _build(
         repo, 0, transaction.staged_metadata, transaction.staged_targets, new_targets
     )
     if not report.ok:
-        raise ReleaseError("the new release does not verify: " + "; ".join(report.problems))
-    return ReleaseResult(new, archive_path.name, patches)
+        raise ReleaseError(
+            "the new release does not verify as clients would see it, so nothing was "
+            f"published: {'; '.join(report.problems)}. {repair_hint(report.problems)}"
+        )
+    return _Built(archive_path.name, patches)
 
 
 def _require_keys(roles: RoleSet, role: str, stored: list[keystore.StoredKey]) -> None:

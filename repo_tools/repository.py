@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -153,13 +153,17 @@ def commit_resigned(
     expiry_days: dict[str, int],
     role_names: Collection[str],
     also: frozenset[str] = frozenset(),
+    check: Callable[[Transaction], None] | None = None,
 ) -> None:
     """Re-sign roles whose content was changed in memory and publish them all-or-nothing,
-    together with `also` (roles already signed, e.g. a root from a ceremony)."""
+    together with `also` (roles already signed, e.g. a root from a ceremony). `check` sees
+    the staged result before anything is published; raising stops the change."""
     transaction = Transaction(repo)
     try:
         resign(roles, stored_keys, expiry_days, role_names)
         transaction.write_roles(roles, {*role_names, *also})
+        if check is not None:
+            check(transaction)
         transaction.commit()
     except BaseException:
         transaction.abort()

@@ -95,6 +95,23 @@ def verify_repository(
     return report
 
 
+def repair_hint(problems: list[str]) -> str:
+    """What to do about problems found in a staged change (pure)."""
+    text = " ".join(problems).lower()
+    hints = ["Run `repo-tools verify` to see what clients see now"]
+    if "expired" in text:
+        hints.append(
+            "re-sign an expired role with `repo-tools refresh` (root: with a threshold of root "
+            "keys in the keys folder)"
+        )
+    if "root" in text and "signed by" in text:
+        hints.append(
+            "a root version not signed by a threshold of the previous root's keys breaks the "
+            "chain every client walks: restore the published root files from a backup"
+        )
+    return "; ".join(hints)
+
+
 def _check_expiry(roles: dict[str, Any], within_days: int, report: VerifyReport) -> None:
     limit = datetime.now(UTC) + timedelta(days=within_days)
     for role in ROLES:

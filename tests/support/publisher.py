@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.support.bundles import write_app
@@ -88,3 +90,53 @@ class Published(Publisher):
         self.old_metadata = base / "metadata-1.0.0"
         shutil.copytree(self.repo / "metadata", self.old_metadata)
         self.release("--bump", "minor", label="two")
+
+
+def refused(result: subprocess.CompletedProcess, *phrases: str) -> str:
+    """Assert a command failed the way every bad input must: exit 1, an `error:` line on
+    stderr containing every phrase, and no traceback; the stderr."""
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors, result.stderr
+    for phrase in phrases:
+        assert phrase in errors[-1], (phrase, result.stderr)
+    return result.stderr
+
+
+def set_config(repo: Path, **settings: object) -> None:
+    """Change settings of repo-tools.json by hand, as a publisher would edit the file."""
+    path = repo / "repo-tools.json"
+    data = json.loads(path.read_text())
+    data.update(settings)
+    path.write_text(json.dumps(data, indent=2))
+
+
+def publish_next_root(
+    repo: Path, signers: list, root_keys: list | None = None, expires_in_days: float = 365
+) -> int:
+    """Write root N+1 outside repo-tools (what a faulty tool or a hand edit publishes): the
+    current root, its root keys replaced by `root_keys` when given (threshold 1), expiring in
+    `expires_in_days` (negative: already expired), signed by exactly `signers`. Its version."""
+    from tuf.api.metadata import Metadata, Root
+
+    from repo_tools.repository import SERIALIZER, root_versions
+
+    current = root_versions(repo)[-1]
+    root: Metadata[Root] = Metadata.from_file(str(repo / "metadata" / f"{current}.root.json"))
+    if root_keys is not None:
+        for keyid in list(root.signed.roles["root"].keyids):
+            root.signed.revoke_key(keyid, "root")
+        for key in root_keys:
+            root.signed.add_key(key, "root")
+        root.signed.roles["root"].threshold = 1
+    root.signed.version = current + 1
+    when = datetime.now(UTC) + timedelta(days=expires_in_days)
+    root.signed.expires = when.replace(microsecond=0)
+    root.signatures.clear()
+    for signer in signers:
+        root.sign(signer, append=True)
+    data = root.to_bytes(SERIALIZER)
+    (repo / "metadata" / f"{current + 1}.root.json").write_bytes(data)
+    (repo / "metadata" / "root.json").write_bytes(data)
+    return current + 1
