@@ -363,7 +363,6 @@ def status(ctx: Context) -> None:
     if problem:
         fail(ctx, ErrorKind.NOT_SET_UP, f"{problem}: run `update-client setup`")
     s = updater.status()
-    s["warnings"] = updater.layout.report_warnings()  # others can write: logged, in history
     pending = s["pending_update"]
     pending_text = f"{pending['version']} ({pending['method']})" if pending else "none"
     lines = [

@@ -325,6 +325,8 @@ class Updater:
             "rollout_bucket": state.rollout_bucket,
             "updates_enabled": self.enabled,
             "settings_error": str(self.settings_error) if self.settings_error else None,
+            # parts of the install root other users can write (logged, in history once)
+            "warnings": self.layout.report_warnings(),
         }
 
     # -- background ------------------------------------------------------------------------------
