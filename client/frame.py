@@ -169,6 +169,9 @@ class Core:
             self.raise_not_set_up()
 
     def raise_not_set_up(self) -> None:
+        problem = self.layout.setup_problem() or ""
+        if problem.startswith("the application name"):  # set up once, but its name is lost
+            raise UpdateError(ErrorKind.NOT_SET_UP, problem)
         raise UpdateError(
             ErrorKind.NOT_SET_UP,
             f"{self.layout.root} is not an install root: run `update-client setup "

@@ -186,11 +186,11 @@ def test_an_unknown_application_name_is_an_error_never_up_to_date(installed_app)
     updater = quiet(root)
     updater.start()  # the application itself starts
     updater.stop()
-    with pytest.raises(UpdateError):
-        updater.check()
+    with pytest.raises(UpdateError, match="application name of .* is lost"):
+        updater.check()  # the precise reason, not "run setup" on a root that was set up
     result = cli(root, "check")
     assert result.returncode not in (0, 2) and "up to date" not in result.stdout
-    assert result.stderr.startswith("error: ")
+    assert result.stderr.startswith("error: the application name")
     result = cli(root, "status")
     assert result.returncode == 5 and "application name" in result.stderr
 
