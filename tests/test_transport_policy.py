@@ -8,6 +8,7 @@ import time
 import pytest
 
 from client import UpdateError, Updater
+from tests.support.hostile_servers import answer_endless
 
 
 def test_a_redirecting_mirror_is_not_followed(installed_app, https_server) -> None:
@@ -56,13 +57,7 @@ def test_endless_target_data_stops_at_its_signed_length_on_disk(installed_app) -
     def endless(handler) -> bool:
         if not handler.path.endswith((".tar.gz", ".patch")):
             return False
-        handler.send_response(200)
-        handler.end_headers()
-        try:
-            while True:
-                handler.wfile.write(b"x" * 65536)
-        except OSError:
-            return True
+        return answer_endless(handler)
 
     installed_app.server.hook = endless
     with pytest.raises(UpdateError, match="endless data") as caught:
