@@ -9,7 +9,6 @@ are `Exit` (also in docs/client.md); an error's exit code follows from its `Erro
 from __future__ import annotations
 
 import json
-import os
 import sys
 from enum import IntEnum
 from pathlib import Path
@@ -429,19 +428,15 @@ def config_set(ctx: Context, key: str, value: str) -> None:
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
 def launch(ctx: Context, args: tuple[str, ...]) -> None:
-    """Apply the health rule (roll back a version that never confirmed), then run the app."""
-    from client.rollback import STARTUP_DONE_ENV
+    """Run the app as a child process and watch its start (the health rule, client.launcher):
+    a version that fails at start on enough starts in a row is rolled back. Exits with the
+    app's exit code."""
+    from client.launcher import launch as run_app
 
     updater = ctx.updater(strict=False)
     if updater.layout.current_version() is None:  # the app starts whatever else is damaged
         fail(ctx, ErrorKind.NOT_SET_UP, f"{updater.layout.root} is not set up")
-    updater.running_version = updater.layout.current_version()
-    guarded(ctx, updater.apply_startup_decision)
-    current = updater.layout.current_version()
-    argv = guarded(ctx, updater.entry_argv)
-    os.environ[STARTUP_DONE_ENV] = current or ""
-    sys.stdout.flush()
-    os.execv(argv[0], [*argv, *args])
+    raise Done(guarded(ctx, lambda: run_app(updater, args, lambda s: click.echo(s, err=True))))
 
 
 def run(argv: list[str] | None = None) -> int:

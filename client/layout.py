@@ -2,7 +2,7 @@
 
     versions/<version>/   extracted bundles (current + kept earlier ones)
     current               symlink -> versions/<version>, replaced atomically by rename
-    state.json            previous, pending health confirmation, skipped/pinned, last check
+    state.json            previous, pending (health rule), skipped/pinned, last check, notice
     history.jsonl         append-only event log (client.history)
     cache/metadata/       trusted TUF metadata
     cache/targets/        downloads and the current version's uncompressed tar (patch base)
@@ -22,7 +22,6 @@ import json
 import math
 import os
 import re
-from enum import StrEnum
 from pathlib import Path
 
 from client.files import (
@@ -34,6 +33,7 @@ from client.files import (
     read_local_bytes,
     set_aside,
 )
+from client.health import StartupDecision, decide
 from client.settings import CONFIG_FILE_NAME
 
 TYPE_CHECKING = False
@@ -94,6 +94,34 @@ def _downloaded(v: dict[str, Any]) -> bool:
     )
 
 
+def _pending(v: dict[str, Any]) -> bool:
+    start = v.get("open")
+    return (
+        _version(v.get("version"))
+        and _version(v.get("previous"), empty=True)
+        and _count(v.get("starts", 0), 1 << 30)
+        and _count(v.get("failed", 0), 1000)
+        and (
+            start is None
+            or (
+                isinstance(start, dict)
+                and (start.get("pid") is None or _count(start.get("pid"), 1 << 32))
+                and (start.get("time") is None or _number(start.get("time"), 2.0**33))
+            )
+        )
+    )
+
+
+def _notice(v: dict[str, Any]) -> bool:
+    return (
+        _version(v.get("failed_version"))
+        and _version(v.get("version"))
+        and isinstance(v.get("reason"), str)
+        and len(v["reason"]) <= 1000
+        and _number(v.get("time"), 2.0**33)
+    )
+
+
 def _optional(check: Callable[[dict[str, Any]], bool]) -> Callable[[Any], bool]:
     return lambda v: v is None or (isinstance(v, dict) and check(v))
 
@@ -102,17 +130,18 @@ def _optional(check: Callable[[dict[str, Any]], bool]) -> Callable[[Any], bool]:
 _FIELDS: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "app": ("", _name, "an application name"),
     "previous": (None, lambda v: _version(v, empty=True), "a version or null"),
-    # installed but not yet confirmed healthy: {"version", "previous", "starts"}
+    # installed, no good start yet (client.health): {"version", "previous", "starts",
+    # "failed", "open"}; an older client's record has only the first three
     "pending": (
         None,
-        _optional(
-            lambda v: (
-                _version(v.get("version"))
-                and _version(v.get("previous"), empty=True)
-                and _count(v.get("starts", 0), 1000)
-            )
-        ),
-        '{"version", "previous", "starts"} or null',
+        _optional(_pending),
+        '{"version", "previous", "starts", "failed", "open"} or null',
+    ),
+    # the last automatic (health) rollback the user has not acknowledged
+    "rollback_notice": (
+        None,
+        _optional(_notice),
+        '{"failed_version", "version", "reason", "time"} or null',
     ),
     # rolled back from: not offered again (a newer release is)
     "skipped": (
@@ -174,6 +203,7 @@ class State:
     downloaded: dict[str, Any] | None
     rollout_bucket: int | None
     up_to_date: dict[str, Any] | None
+    rollback_notice: dict[str, Any] | None
 
     def __init__(self, **values: Any) -> None:
         for key, default in _STATE_DEFAULTS.items():
@@ -444,27 +474,17 @@ class Layout:
             history.append(self.history_file, event, result="warning", error=message, **extra)
 
 
-# -- health: pure decision on state ----------------------------------------------------------
+# -- health: the pure decision on state (client.health) -------------------------------------
 
 
-class StartupDecision(StrEnum):
-    """What to do when the application starts (see `startup_decision`)."""
-
-    OK = "ok"  # nothing pending
-    CLEAR = "clear"  # pending names a version that is not current: forget it
-    TRIAL = "trial"  # first start of a freshly installed version: let it run, count the start
-    ROLLBACK = "rollback"  # it had its trial start and never confirmed: go back to previous
-
-
-def startup_decision(state: State, current: str | None) -> StartupDecision:
-    """What to do when the application starts, given state and the running `current`.
-
-    "clear" covers a switch that never happened and a rollback that already happened."""
-    pending = state.pending
-    if not pending:
-        return StartupDecision.OK
-    if pending.get("version") != current:
-        return StartupDecision.CLEAR
-    if int(pending.get("starts", 0)) == 0:
-        return StartupDecision.TRIAL
-    return StartupDecision.ROLLBACK if pending.get("previous") else StartupDecision.CLEAR
+def startup_decision(
+    state: State,
+    current: str | None,
+    running: str | None = None,
+    limit: int = 2,
+    alive: Callable[[int], bool] | None = None,
+) -> StartupDecision:
+    """What to do when the application starts (`client.health.decide` on state.json's
+    `pending`); `alive(pid)` says whether the process of an open start still runs (default:
+    every such process is gone)."""
+    return decide(state.pending, current, running, limit, alive or (lambda pid: False))

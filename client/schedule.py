@@ -2,8 +2,11 @@
 
 The next check time is remembered across restarts (state.json's last check plus the interval
 and a per-install jitter, see `planning.next_check_time`); `check_soon()` wakes the thread for a
-check now; a settings change wakes it to re-evaluate. It never lets an exception escape into
-the host application: failures are already `error` events and history lines.
+check now; a settings change wakes it to re-evaluate. Work held for idle or the install window
+(client.automatic) runs on the same thread when its time comes. A second, tiny thread watches a
+new version's start: alive `healthy_after_seconds`, it is a good start (client.health). Neither
+lets an exception escape into the host application: failures are already `error` events and
+history lines.
 """
 
 from __future__ import annotations
@@ -26,9 +29,18 @@ if TYPE_CHECKING:
 class Schedule:
     """The updater's background thread and its wake-ups."""
 
-    def __init__(self, core: Core, cycle: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        core: Core,
+        cycle: Callable[[], Any],
+        held_wait: Callable[[], float | None] = lambda: None,
+        run_held: Callable[[], Any] = lambda: None,
+    ) -> None:
         self._core = core
         self._cycle = cycle  # one background round: check, and per settings download/install
+        self._held_wait = held_wait  # seconds until held work may go on (0: now), None: none
+        self._run_held = run_held
+        self._health_stop: threading.Event | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -49,7 +61,37 @@ class Schedule:
         )
         self._thread.start()
 
+    def watch_health(self, seconds: float, confirm: Callable[[], Any]) -> None:
+        """Call `confirm()` once this process has lived `seconds` (unless stopped first)."""
+        stop = self._health_stop = threading.Event()
+
+        def watch() -> None:
+            if stop.wait(seconds):
+                return
+            try:
+                confirm()
+            except BusyError:  # another updater holds the lock: try once more a little later
+                if not stop.wait(10.0):
+                    self._quietly(confirm)
+            except UpdateError:
+                pass  # already an `error` event and a history line
+            except Exception:
+                _log().exception("health confirmation failed")
+
+        threading.Thread(target=watch, name="updater-health", daemon=True).start()
+
+    @staticmethod
+    def _quietly(action: Callable[[], Any]) -> None:
+        try:
+            action()
+        except UpdateError:
+            pass  # already an `error` event and a history line
+        except Exception:
+            _log().exception("background updater work failed")
+
     def stop(self, timeout: float = 5.0) -> None:
+        if self._health_stop is not None:
+            self._health_stop.set()
         self._stop.set()
         self._wake.set()
         thread, self._thread = self._thread, None
@@ -88,7 +130,13 @@ class Schedule:
             if self._stop.wait(self.startup_delay):
                 return
             while not self._stop.is_set():
+                held = self._held_wait()
+                if held is not None and held <= 0 and not self._force:
+                    self._held()
+                    continue
                 wait = self._wait_seconds()
+                if held is not None:
+                    wait = min(wait, held)
                 if wait > 0:
                     self._wake.wait(min(wait, 3600.0))
                     self._wake.clear()
@@ -102,6 +150,15 @@ class Schedule:
                     pass  # already reported as an `error` event and in history
         except Exception:  # never let the thread die loudly inside the host application
             _log().exception("update thread stopped")
+
+    def _held(self) -> None:
+        try:
+            self._run_held()
+        except BusyError:
+            _log().info("another updater holds the install root: held work waits")
+            self._stop.wait(10.0)
+        except UpdateError:
+            pass  # already reported as an `error` event and in history
 
 
 def _log() -> Any:

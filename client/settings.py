@@ -21,6 +21,7 @@ from client.files import (
     parse_json_bytes,
     read_local_bytes,
 )
+from client.timing import window_problem
 from client.urls import url_problem
 
 TYPE_CHECKING = False
@@ -66,6 +67,14 @@ DEFAULTS: dict[str, Any] = {
     # "system": HTTPS_PROXY/NO_PROXY from the environment; "none"; or "http://host:port".
     # A proxy sees only TLS traffic to the mirror and cannot alter what TUF verifies.
     "proxy": "system",
+    # the health rule (client.health): a new version alive this long after a start is good
+    "healthy_after_seconds": 30,
+    # consecutive failed starts of a freshly installed version before it is rolled back
+    "failed_starts_before_rollback": 2,
+    # "HH:MM-HH:MM" local time (may wrap midnight): automatic installs and restarts only then
+    "install_window": None,
+    # after an automatic install, restart through the app's handler when idle (and in window)
+    "auto_restart": False,
 }
 KEYS = tuple(DEFAULTS)
 
@@ -93,6 +102,10 @@ class Settings:
     entry_point: str
     dev_allow_http_loopback: bool
     proxy: str
+    healthy_after_seconds: float
+    failed_starts_before_rollback: int
+    install_window: str | None
+    auto_restart: bool
 
     # where these settings apply when `install_root` is null (the settings file's folder):
     # what backup_paths are checked against when a value changes. Not a setting, not saved.
@@ -124,6 +137,7 @@ _BOOLS = {
     "notifications",
     "rollback_enabled",
     "dev_allow_http_loopback",
+    "auto_restart",
 }
 # key -> (low, high, integer only)
 _RANGES: dict[str, tuple[float, float, bool]] = {
@@ -133,6 +147,8 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "connect_timeout_seconds": (0.1, 600, False),
     "read_timeout_seconds": (0.1, 3600, False),
     "deadline_seconds": (1, 7 * 24 * 3600, False),
+    "healthy_after_seconds": (1, 3600, False),
+    "failed_starts_before_rollback": (1, 10, True),
 }
 _OPTIONAL_STRS = {"ca_bundle", "install_root"}
 
@@ -230,6 +246,10 @@ def validate(data: Any, install_root: str | os.PathLike[str] | None = None) -> l
                     f'proxy: {_show(value)} is not allowed; use "system", "none" or a URL '
                     'like "http://proxy.example.com:3128"'
                 )
+        elif key == "install_window":
+            problem = window_problem(value)
+            if problem:
+                errors.append(f"install_window: {problem}")
         elif key == "servers":
             errors.extend(_check_servers(value, bool(data.get("dev_allow_http_loopback", False))))
     return errors

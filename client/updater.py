@@ -2,10 +2,12 @@
 
 It wires the pieces together and adds nothing of its own: settings loading (`client.settings`),
 the operation frame (`client.frame`), the operations (`client.operations`: check, download,
-install; `client.rollback`: rollback and the health rule; `client.repair`: verify and repair),
-the background schedule (`client.schedule`). Each operation has a short form returning a plain
-value (`check()` -> UpdateInfo or None, `install()` -> the version or None) and a `*_result()`
-form returning the whole result (what was installed, the method, why there is no update).
+install; `client.rollback`: rollback, skip and the health rule; `client.repair`: verify and
+repair), the background schedule (`client.schedule`), busy/idle and the automatic work held
+for idle and the install window (`client.automatic`, `client.timing`). Each operation has a
+short form returning a plain value (`check()` -> UpdateInfo or None, `install()` -> the
+version or None) and a `*_result()` form returning the whole result (what was installed, the
+method, why there is no update).
 
 Only the standard library and the client's light modules load here: `Updater.from_config(...)
 .start()` must cost an application next to nothing at start-up; tuf, requests, filelock and the
@@ -18,8 +20,10 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+from client.automatic import Automatic
 from client.errors import ErrorKind, UpdateError
 from client.events import (
     CheckResult,
@@ -34,6 +38,7 @@ from client.layout import Layout, StartupDecision
 from client.planning import next_check_time
 from client.schedule import Schedule
 from client.settings import CONFIG_FILE_NAME, Settings, SettingsError, load, save, with_value
+from client.timing import InstallTiming
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -82,7 +87,13 @@ class Updater:
             settings_error,
             _running_version(layout),
         )
-        self._schedule = Schedule(self._core, self._background_cycle)
+        self._schedule = Schedule(
+            self._core,
+            self._background_cycle,
+            held_wait=lambda: self._automatic.held_wait(),
+            run_held=lambda: self._automatic.run_held(self.install),
+        )
+        self._automatic = Automatic(self._core, self._schedule.wake)
 
     @classmethod
     def from_config(
@@ -220,18 +231,66 @@ class Updater:
         return rollback(self._core, version, restore_data, reason)
 
     def confirm_healthy(self) -> bool:
-        """Call once the new version runs fine: it stays. Without this, it is rolled back at the
-        next start. Returns True if a pending version was confirmed."""
+        """The new version runs fine: it stays (a good start). Optional: staying alive
+        `healthy_after_seconds` after `start()` counts too, and under `update-client launch`
+        so does a clean exit. Returns True if a pending version was confirmed."""
         from client.rollback import confirm_healthy
 
         return confirm_healthy(self._core)
 
     def apply_startup_decision(self) -> StartupDecision:
-        """At application start: count a new version's trial start, or roll back a version
-        that had its trial and never confirmed. Returns the decision taken."""
+        """At application start: count (and watch) a start of a freshly installed version,
+        or roll back one that failed on `failed_starts_before_rollback` starts in a row
+        (leaving a rollback notice). Returns the decision taken."""
         from client.rollback import apply_startup_decision
 
         return apply_startup_decision(self._core)
+
+    def rollback_notice(self) -> dict[str, Any] | None:
+        """The last automatic (health) rollback not yet acknowledged: {"failed_version",
+        "version" (now current), "reason" (a plain sentence), "time"}, or None."""
+        from client.rollback import rollback_notice
+
+        return rollback_notice(self._core)
+
+    def acknowledge_rollback_notice(self) -> None:
+        """The user has seen the rollback notice: `rollback_notice()` is None from now on."""
+        from client.rollback import acknowledge_rollback_notice
+
+        acknowledge_rollback_notice(self._core)
+
+    def skip_version(self, version: str) -> None:
+        """The user's "Skip This Version": checks (automatic and manual) do not offer it
+        again; a newer release is offered. Saved in state.json (`skipped`)."""
+        from client.rollback import skip_version
+
+        skip_version(self._core, version)
+
+    # -- busy / idle, install window, automatic restart ------------------------------------------
+
+    def set_busy(self, busy: bool, reason: str = "") -> None:
+        """Tell the updater the application is busy (e.g. an order in flight) or idle again.
+        Nesting counts. Automatic installs and restarts wait for idle (client.automatic)."""
+        self._automatic.set_busy(busy, reason)
+
+    def busy(self, reason: str = "") -> AbstractContextManager[None]:
+        """`with updater.busy("order in flight"): ...`: busy inside the block (nesting counts)."""
+        return self._automatic.busy(reason)
+
+    @property
+    def is_busy(self) -> bool:
+        return self._automatic.is_busy
+
+    def install_timing(self, now: float | None = None) -> InstallTiming:
+        """Whether an automatic install (or restart) may happen now; if not, why ("busy",
+        "window"), when the window opens and one plain sentence saying when it will happen."""
+        return self._automatic.timing(now)
+
+    def on_restart_request(self, callback: Callable[[], None]) -> None:
+        """With `auto_restart`: `callback()` is called on the updater's thread when an
+        automatic install is done and the application is idle and inside the install window.
+        It should let the application save, then call `restart()` (on the GUI thread)."""
+        self._automatic.on_restart_request(callback)
 
     def verify_install(self, repair: bool = False) -> dict[str, Any]:
         """Compare the current version's files with its signed release; with `repair`, put
@@ -321,6 +380,8 @@ class Updater:
             "downloaded": state.downloaded["version"] if state.downloaded else None,
             "awaiting_health_confirmation": (state.pending or {}).get("version"),
             "skipped_versions": state.skipped,
+            "rollback_notice": state.rollback_notice,
+            "busy": self._automatic.reasons if self.is_busy else None,
             "pinned_version": state.pinned,
             "rollout_bucket": state.rollout_bucket,
             "updates_enabled": self.enabled,
@@ -334,18 +395,29 @@ class Updater:
     def start(self) -> None:
         """Start background checks and return at once (errors arrive as `error` events).
 
-        The only synchronous work is reading state.json; only on the first start after an
-        update (rare) is the health decision applied here, before the app can crash again."""
+        The only synchronous work is reading state.json; only on the starts of a freshly
+        installed version (rare) is the health decision applied here, before the app can crash
+        again; such a start is then watched: alive `healthy_after_seconds`, the version stays."""
         if self._schedule.running:
             return
         from client.rollback import needs_startup_decision
 
         if needs_startup_decision(self._core):
             try:
-                self.apply_startup_decision()
+                decision = self.apply_startup_decision()
             except Exception as error:  # never crash the host application
                 self._core.fail(error, "startup")
+            else:
+                if decision == StartupDecision.TRIAL:
+                    self._schedule.watch_health(
+                        self.settings.healthy_after_seconds, self._confirm_alive
+                    )
         self._schedule.start(self._report_disabled)
+
+    def _confirm_alive(self) -> None:
+        from client.rollback import confirm_healthy
+
+        confirm_healthy(self._core, how="alive")
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the background thread (waits up to `timeout` seconds for it)."""
@@ -368,4 +440,4 @@ class Updater:
         if info is not None and self.settings.auto_download:
             info = self.download()
             if info is not None and self.settings.auto_install:
-                self.install()
+                self._automatic.install(self.install)  # now, or held for idle / the window

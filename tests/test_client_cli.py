@@ -113,17 +113,20 @@ def test_usage_errors_and_not_set_up(tmp_path) -> None:
     assert result.returncode == 1 and "error:" in result.stderr
 
 
-def test_launch_rolls_back_a_version_that_never_confirms(installed) -> None:
+def test_launch_keeps_a_version_that_never_confirms_but_runs_fine(installed) -> None:
+    """The old rule rolled this back at the second start; a clean exit is a good start."""
     publisher, root = installed
     publisher.release("--bump", "patch")
     assert run_client(root, "update").returncode == 0
-    first = run_client(root, "launch", "--flag")  # trial start of 1.0.1
+    first = run_client(root, "launch", "--flag")  # the app never calls confirm_healthy()
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("app 1.0.1") and "--flag" in first.stdout
-    second = run_client(root, "launch")  # it never confirmed: back to 1.0.0
-    assert second.stdout.startswith("app 1.0.0"), second.stdout
+    for _ in range(3):
+        assert run_client(root, "launch").stdout.startswith("app 1.0.1")
     history = json.loads(run_client(root, "--json", "history").stdout)
-    assert history[-1]["event"] == "rolled_back" and "not confirmed" in history[-1]["reason"]
+    confirmed = [r for r in history if r["event"] == "health_confirmed"]
+    assert len(confirmed) == 1 and confirmed[0]["how"] == "exited"
+    assert not [r for r in history if r["event"] == "rolled_back"]
 
 
 def test_launch_keeps_a_confirmed_version(installed) -> None:

@@ -186,21 +186,34 @@ def test_rollback_errors(root: Layout, tmp_path) -> None:
         updater.rollback("1.0.0")
 
 
-def test_health_trial_then_automatic_rollback(root: Layout, tmp_path) -> None:
+def test_health_failed_starts_then_automatic_rollback(root: Layout, tmp_path) -> None:
+    """Each start here is a new Updater in this one process: the earlier start, never good,
+    is over (its process starts again), so it counts as failed; the default is 2 in a row."""
     stage_download(root, tmp_path, "1.1.0")
     Updater.from_config(install_root=root.root).install()
-    first = Updater.from_config(install_root=root.root)
-    first.running_version = "1.1.0"
-    assert first.apply_startup_decision() == "trial"
-    assert root.current_version() == "1.1.0"
-    second = Updater.from_config(install_root=root.root)  # started again, never confirmed
-    second.running_version = "1.1.0"
+    for failed in (0, 1):
+        start = Updater.from_config(install_root=root.root)
+        start.running_version = "1.1.0"
+        assert start.apply_startup_decision() == "trial"
+        assert root.read_state().pending["failed"] == failed
+        assert root.current_version() == "1.1.0"
+    third = Updater.from_config(install_root=root.root)  # 2 failed starts in a row
+    third.running_version = "1.1.0"
     events = []
-    second.on_event(events.append)
-    assert second.apply_startup_decision() == "rollback"
+    third.on_event(events.append)
+    assert third.apply_startup_decision() == "rollback"
     assert root.current_version() == "1.0.0"
     assert root.read_state().skipped == ["1.1.0"]
-    assert events[-1].kind == "rolled_back" and "not confirmed healthy" in events[-1].data["reason"]
+    reason = "version 1.1.0 stopped within 30 seconds on 2 starts in a row"
+    assert events[-1].kind == "rolled_back" and events[-1].data["reason"] == reason
+    assert third.rollback_notice() == {
+        "failed_version": "1.1.0",
+        "version": "1.0.0",
+        "reason": reason,
+        "time": pytest.approx(root.read_state().rollback_notice["time"]),
+    }
+    third.acknowledge_rollback_notice()
+    assert Updater.from_config(install_root=root.root).rollback_notice() is None
 
 
 def test_confirm_healthy_keeps_the_new_version(root: Layout, tmp_path) -> None:

@@ -108,12 +108,18 @@ def test_patch_chain_falls_back_to_full() -> None:
 
 
 def test_startup_decision() -> None:
+    """The health rule (client.health): back to previous after `limit` failed starts in a row."""
     assert startup_decision(State(), "1.0") == "ok"
     pending = {"version": "1.1", "previous": "1.0", "starts": 0}
     assert startup_decision(State(pending=pending), "1.1") == "trial"
-    assert startup_decision(State(pending={**pending, "starts": 1}), "1.1") == "rollback"
+    # an older client's record: its one unconfirmed trial start is one failed start, not two
+    assert startup_decision(State(pending={**pending, "starts": 1}), "1.1") == "trial"
+    assert startup_decision(State(pending={**pending, "starts": 1}), "1.1", limit=1) == "rollback"
+    twice = {**pending, "starts": 2, "failed": 1, "open": {"pid": 4242, "time": 1.0}}
+    assert startup_decision(State(pending=twice), "1.1") == "rollback"  # pid 4242 is gone
+    assert startup_decision(State(pending=twice), "1.1", alive=lambda pid: True) == "trial"
     assert startup_decision(State(pending=pending), "1.0") == "clear"  # switch never happened
-    orphan = {**pending, "starts": 1, "previous": None}
+    orphan = {**twice, "previous": None}
     assert startup_decision(State(pending=orphan), "1.1") == "clear"
 
 
