@@ -41,6 +41,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from client.updater import Updater
 
+_SAYS_NEXT_CHECK = {EventKind.ERROR, EventKind.NO_UPDATE}
+_SAYS_WHEN = {EventKind.DOWNLOADED, EventKind.INSTALLED}
+
 __all__ = [
     "ACTION_LABELS",
     "MENU_LABELS",
@@ -260,19 +263,20 @@ class UpdateController:
 
     # -- inside ----------------------------------------------------------------------------------
 
-    def _context(self) -> Context:
+    def _context(self, kind: str) -> Context:
+        """What next_view needs for an event of `kind` (status is read only where it is said)."""
         up, now = self.updater, self._clock()
-        status = up.status()
         next_check = ""
-        if status.get("next_check"):
+        due = up.status().get("next_check") if kind in _SAYS_NEXT_CHECK else None
+        if due:
             from datetime import datetime
 
-            due = datetime.fromisoformat(status["next_check"]).timestamp()
-            next_check = when_text(max(due, now), now)
+            next_check = when_text(max(datetime.fromisoformat(due).timestamp(), now), now)
+        timing = _call(up, "install_timing", None) if kind in _SAYS_WHEN else None
         return Context(
             manual=self._manual > 0,
             reminded_version=self.prefs.reminded_version(now),
-            when=_call(up, "install_timing", None).message if hasattr(up, "install_timing") else "",
+            when=timing.message if timing else "",
             next_check=next_check,
             auto_install=up.settings.auto_install,
             speed=self._speed(),
@@ -294,7 +298,7 @@ class UpdateController:
             total = max(self._expected or int(event.data.get("total") or 0), done)
             data = {**event.data, "done": done, "total": total}
             event = Event(event.kind, event.message, data, event.notify)
-        self.view = self._refresh(next_view(self.view, event, self._context()))
+        self.view = self._refresh(next_view(self.view, event, self._context(event.kind)))
         self._publish()
 
     def _refresh(self, view: View) -> View:
