@@ -11,8 +11,8 @@ so an application that embeds the client is frozen without hand-written hidden i
 * Not collected: the toolkit adapters (`client.ui.tk`, `client.ui.qt`, `client.ui.notify`),
   which would force tkinter, PySide6 or desktop-notifier into every bundle: an application
   that uses one imports it itself, and PyInstaller then follows it with its toolkit. Nor the
-  command-line front ends (`client.cli`, `client.conformance`, click), which an embedding
-  application does not run unless it imports them.
+  command-line front ends (`client.cli`, `client.terminal`, `client.conformance`: click,
+  tqdm), which an embedding application does not run unless it imports them.
 * `pre_find_module_path/hook-client.py` finds the client when it is installed in editable
   mode (`pip install -e`), whose import finder PyInstaller's module search does not see.
 
@@ -29,8 +29,10 @@ HOOK_DIR = Path(__file__).resolve().parent
 NOT_COLLECTED: dict[str, str] = {
     "client._pyinstaller": "the build-time hooks themselves",
     "client.cli": "the update-client command line (click), not part of embedding",
+    "client.terminal": "the command line's progress bars (click, tqdm)",
     "client.conformance": "the conformance-suite command line, a test tool",
     "client.ui.tk": "the Tk adapter: would force tkinter into every bundle",
+    "client.ui.tk_windows": "the Tk adapter's windows (tkinter)",
     "client.ui.qt": "the Qt adapter: would force PySide6 (or PyQt6) into every bundle",
     "client.ui.notify": "OS notifications: would force desktop-notifier into every bundle",
 }
