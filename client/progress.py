@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from client.words import size_text as _size  # sizes in MB, as everywhere
+
 
 class UpdateView:
     """Immutable snapshot of the update UI."""
@@ -56,12 +58,6 @@ class UpdateView:
 
     def __repr__(self) -> str:
         return f"UpdateView({self.state!r}, {self.title!r}, progress={self.progress})"
-
-
-def _size(n: int) -> str:
-    if n >= 1 << 20:
-        return f"{n / (1 << 20):.1f} MB"
-    return f"{n / 1024:.0f} KB" if n >= 1024 else f"{max(n, 0)} bytes"
 
 
 def reduce(
