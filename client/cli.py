@@ -201,11 +201,16 @@ def _info_text(info: Any) -> str:
             f"{info.from_version} was withdrawn by the publisher ({info.withdrawn}): "
             f"move to {info.version} ({how})"
         )
-    size = f"{info.download_bytes:,} bytes"
-    notes = f"\n  notes: {info.notes}" if info.notes else ""
+    from client.words import size_text
+
     required = " (required)" if info.required else ""
     versions = f"{info.from_version} -> {info.version}{required}"
-    return f"update available: {versions} by {info.method}, {size}{notes}"
+    lines = [f"update available: {versions} by {info.method}, {size_text(info.download_bytes)}"]
+    for release in info.release_notes:  # newest first, every version since the running one
+        published = release["published"][:10]
+        notes = release["notes"] or "(no release notes)"
+        lines.append(f"  {release['version']} ({published}): {notes}")
+    return "\n".join(lines)
 
 
 @cli.command()

@@ -93,6 +93,10 @@ class UpdateInfo(_Value):
         "download_bytes",  # bytes this client would download (patch chain or archive)
         "full_bytes",
         "withdrawn",  # why the publisher withdrew the running version ("" if it did not)
+        # [{"version", "notes", "published"}], newest first: every release visible on the
+        # channel after the running version up to this one (withdrawn ones left out); its
+        # first entry is always this version (`notes` repeats its notes)
+        "release_notes",
     )
 
 

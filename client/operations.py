@@ -15,7 +15,14 @@ from __future__ import annotations
 import time
 
 from client.errors import ErrorKind, UpdateError
-from client.events import CheckResult, DownloadResult, EventKind, InstallResult, Method
+from client.events import (
+    CheckResult,
+    DownloadResult,
+    EventKind,
+    InstallResult,
+    Method,
+    UpdateInfo,
+)
 from client.frame import Core
 from client.layout import State
 from client.planning import Plan, no_update_message, plan_update, up_to_date_key
@@ -99,6 +106,14 @@ def _check_on(core: Core, session: Session, state: State) -> Plan:
     return plan
 
 
+def _remembered(info: UpdateInfo | None) -> dict[str, Any] | None:
+    """The update as state.json keeps it: without the accumulated release notes, whose size
+    the publisher decides (state.json stays small; the next check brings them again)."""
+    if info is None:
+        return None
+    return {k: v for k, v in info.to_dict().items() if k != "release_notes"}
+
+
 # -- the operations ----------------------------------------------------------------------------
 
 
@@ -109,7 +124,7 @@ def check(core: Core) -> CheckResult:
         try:
             online = core.online(lambda s, _: _check_on(core, s, state), full_refresh=False)
             plan: Plan = online.result
-            state.available = plan.info.to_dict() if plan.info else None
+            state.available = _remembered(plan.info)
         finally:
             state.last_check = time.time()
             state.check_jitter_seconds = _random_uniform(
@@ -178,7 +193,7 @@ def download(core: Core) -> DownloadResult:
                 method=None, bytes=online.bytes, patch_fallback=None,
             )  # fmt: skip
         archive_info = plan.release.info
-        state.available = info.to_dict()
+        state.available = _remembered(info)
         state.downloaded = {
             "version": info.version,
             "tar": tar.name if tar is not None else None,
