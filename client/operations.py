@@ -3,7 +3,9 @@
 Each runs in the shared frame (`Core.operation`: lock, state, history, events) and returns a
 result value (`CheckResult`, `DownloadResult`, `InstallResult`) that says what happened, so a
 command line or a GUI formats results instead of listening for events or reading state.json.
-Decisions come from `client.planning` (pure); the network from `client.tuf_session`.
+Decisions come from `client.planning` (pure); the network from `client.tuf_session`. A
+download can be cancelled from another thread (`Emitter.cancel`): it stops at its next
+progress step and the next download resumes it.
 
 Trust: every listing comes from fully verified targets metadata, every downloaded byte is
 checked against signed length and hashes, and a patched tar against the signed tar_sha256
@@ -162,7 +164,16 @@ def check(core: Core) -> CheckResult:
 
 
 def download(core: Core) -> DownloadResult:
-    """Check, then download and verify the chosen update (ready for `install`)."""
+    """Check, then download and verify the chosen update (ready for `install`).
+
+    `core.events.cancel()` (`Updater.cancel()`) stops it at its next progress step with
+    UpdateError(CANCELLED); the partial file stays for the next download to resume, and
+    history records the attempt as "cancelled"."""
+    with core.events.cancellable():
+        return _download(core)
+
+
+def _download(core: Core) -> DownloadResult:
     from client.assemble import build_tar
 
     with core.operation("downloaded") as op:
