@@ -11,15 +11,18 @@ Rules:
   package, or without a notification service (no D-Bus session bus, no daemon on it),
   `available()` is False and `show()` does nothing; the application window stays the place
   where updates are shown.
-- Cheap to import: the standard library's contextlib, threading and pathlib only. desktop-notifier,
-  asyncio and logging are imported inside functions, on first use, never at client start-up.
+- Cheap to import: small standard-library modules only (threading, time, pathlib, contextlib).
+  desktop-notifier, asyncio and logging are imported inside functions, on first use, never at
+  client start-up.
 - `show()` never blocks and never raises, from any thread: it hands the notification to the
   notifier's own daemon thread (one asyncio loop, started on first use), which delivers it
   within DELIVERY_TIMEOUT seconds. A failure is logged once per notifier, not per notification.
 - After a failed attempt to reach the service, notifications are dropped for RETRY_AFTER
   seconds, then the service is asked again (a daemon started later is found).
-- `available()` asks the service and waits at most `timeout` seconds; `close()` delivers
-  what is queued (at most CLOSE_TIMEOUT seconds) and stops the thread.
+- `available()` asks the service and waits for its answer (at most `timeout` seconds), so
+  a GUI thread had better not call it: `show()` needs no `available()` first. `close()`
+  delivers what is queued (at most CLOSE_TIMEOUT seconds) and stops the thread; a notifier
+  never closed is no harm (its thread is a daemon thread).
 """
 
 from __future__ import annotations
@@ -85,8 +88,13 @@ class OsNotifier:
             self._complain("could not queue the notification: %s", error)
 
     def close(self) -> None:
-        """Deliver what is queued (at most CLOSE_TIMEOUT seconds), then stop the thread."""
+        """Deliver what is queued (at most CLOSE_TIMEOUT seconds), then stop the thread.
+
+        Afterwards `show()` does nothing and `available()` is False; closing again is a no-op.
+        """
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
             loop, thread, pending = self._loop, self._thread, set(self._pending)
         if loop is None or thread is None:
@@ -170,6 +178,7 @@ class OsNotifier:
             ):
                 return False
             notifier: Any = None
+            connected = False
             try:
                 from desktop_notifier import DesktopNotifier, Icon
 
@@ -179,7 +188,7 @@ class OsNotifier:
                 # desktop-notifier's fallback on systems it cannot serve has no capabilities
                 if not capabilities or not await notifier.has_authorisation():
                     raise RuntimeError("this system offers no notification service")
-                self._notifier, self._failed_at = notifier, None
+                self._notifier, self._failed_at, connected = notifier, None, True
                 return True
             except Exception as error:
                 reason = str(error) or f"no answer within {timeout:g} s"
@@ -192,7 +201,7 @@ class OsNotifier:
                 )
                 return False
             finally:
-                if self._notifier is not notifier:  # failed, or cancelled by close()
+                if not connected:  # failed, or cancelled by close()
                     _disconnect(notifier)
                     self._failed_at = time.monotonic()
 

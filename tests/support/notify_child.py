@@ -3,11 +3,13 @@
     python notify_child.py '{"shows": [["worker", "Title", "Body"], ...], ...}'
 
 Keys of the scenario: "shows" (thread "main" or "worker", title, body), "icon" (a path or
-null), "shows_first" (call available() after the shows, not before), "block_package" (make
-`import desktop_notifier` fail, as when the `notify` extra is not installed). The report:
-"available", "available_seconds", "show_seconds" (the longest show call), "close_seconds",
-"errors" (anything show or close raised: must stay empty), "threads_after_close", "log" (the
-client.ui.notify log lines), "modules" (loaded at the end).
+null), "shows_first" (call available() after the shows, not before), "probe_again" (and once
+more at the end; the report's "available" is True if either call said so), "block_package"
+(make `import desktop_notifier` fail, as when the `notify` extra is not installed).
+The report: "available", "available_seconds", "show_seconds" (the longest show call),
+"close_seconds", "errors" (anything show or close raised, also when used after close: must
+stay empty),
+"threads_after_close", "log" (the client.ui.notify log lines), "modules" (loaded at the end).
 Run by tests/test_os_notifications.py with a timeout; it never waits for a notification to
 appear (the test asks the daemon).
 """
@@ -73,12 +75,22 @@ def main() -> None:
             worker.join(10)
     if scenario.get("shows_first"):
         available, available_seconds = probe()
+    if scenario.get("probe_again"):
+        again, _ = probe()
+        available = available or again
     started = time.monotonic()
     try:
         notifier.close()
     except BaseException as error:
         errors.append(repr(error))
     close_seconds = time.monotonic() - started
+    try:  # after close: show does nothing, available is False, close again is a no-op
+        notifier.show("After close", "nothing")
+        if notifier.available():
+            errors.append("available() after close()")
+        notifier.close()
+    except BaseException as error:
+        errors.append(repr(error))
     print(
         json.dumps(
             {
