@@ -142,3 +142,27 @@ def test_running_from_an_install_root_is_left_alone(user: Unpacked, tmp_path: Pa
     install_from_bundle(user.publisher.archive("1.0.0"), root)
     started = user.start(root / "current")
     assert started.stdout.split()[-1] == Start.INSTALLED.value, started
+
+
+def test_two_copies_started_at_once_set_up_one_install_root(user: Unpacked) -> None:
+    user.release("1.0.0")
+    unpacked = user.unpack("1.0.0", user.home / "Downloads" / "demo")
+    env = {**os.environ, "XDG_DATA_HOME": str(user.data), "PYTHONPATH": str(ROOT)}
+    both = [
+        subprocess.Popen(
+            [sys.executable, str(unpacked / "app.py")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=120) for process in both]
+    root = user.data / "demo"
+    for out, err in outputs:
+        assert out.strip() == f"running 1.0.0 from {root / 'versions' / '1.0.0'} installed", err
+    from client import history
+
+    setups = [r for r in history.read(root / "history.jsonl") if r["event"] == "setup"]
+    assert len(setups) == 1
