@@ -113,13 +113,15 @@ def first_run(
     install_root: str | os.PathLike[str] | None = None,
     restart: bool = True,
     settings: dict[str, Any] | None = None,
+    desktop_name: str | None = None,
 ) -> FirstRun:
     """At the top of main: make sure the application runs from its install root.
 
     Running from an install root: returns Start.INSTALLED at once. Otherwise the install
     root (`install_root`, or `default_install_root`) is set up from the running bundle if it
     is not yet, and with `restart` this process is replaced by the installed application with
-    the same arguments (so the call returns only when it did not move)."""
+    the same arguments (so the call returns only when it did not move). With `desktop_name`,
+    setting up also writes the launcher and a desktop entry of that name (client.shortcuts)."""
     bundle = running_bundle()
     if bundle is None:
         return FirstRun(Start.UNPACKED, None, "not a released bundle (no .update/release.json)")
@@ -133,12 +135,28 @@ def first_run(
         try:
             install_from_bundle(bundle, target, settings)
             start = Start.SET_UP
+            if desktop_name:
+                _shortcuts(app, target, desktop_name)
         except Exception as error:  # never into the application: it keeps running unpacked
             if not Layout(target).is_set_up():  # a copy started at the same time made it
                 _log(f"could not set up {target} from {bundle}: {error}")
                 return FirstRun(Start.UNPACKED, target, str(error))
     problem = _restart_from(target) if restart else None
     return FirstRun(start, target, problem)
+
+
+def _shortcuts(app: str, root: Path, name: str) -> None:
+    """The launcher and desktop entry; a failure costs the shortcut, not the install."""
+    from client.layout import Layout
+    from client.settings import load
+    from client.shortcuts import desktop_entry, write_launcher
+
+    layout = Layout(root)
+    try:
+        launcher = write_launcher(layout, app, load(layout.config_file).entry_point)
+        desktop_entry(layout, app, name, launcher)
+    except Exception as error:  # logged; the application still starts
+        _log(f"could not write the shortcuts of {app}: {error}")
 
 
 def _restart_from(root: Path) -> str:

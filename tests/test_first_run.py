@@ -25,7 +25,8 @@ APP = """\
 import json, pathlib, sys
 from client.firstrun import first_run
 
-result = first_run("demo", portable="--portable" in sys.argv)
+shortcut = "Demo Bot" if "--shortcut" in sys.argv else None
+result = first_run("demo", portable="--portable" in sys.argv, desktop_name=shortcut)
 here = pathlib.Path(__file__).resolve().parent
 version = json.loads((here / ".update" / "release.json").read_text())["version"]
 print("running", version, "from", here, result.start.value, *sys.argv[1:], flush=True)
@@ -73,13 +74,15 @@ def user(tmp_path: Path, https_server, test_ca) -> Unpacked:  # type: ignore[no-
 def test_an_unpacked_archive_sets_itself_up_and_restarts_from_there(user: Unpacked) -> None:
     user.release("1.0.0")
     unpacked = user.unpack("1.0.0", user.home / "Downloads" / "demo-1.0.0")
-    first = user.start(unpacked, "--ticker", "EURUSD")
+    first = user.start(unpacked, "--shortcut")
     root = user.data / "demo"
     assert first.returncode == 0, first.stderr
     # the process that printed is the installed one, with the same arguments
     assert first.stdout.strip() == (
-        f"running 1.0.0 from {root / 'versions' / '1.0.0'} installed --ticker EURUSD"
+        f"running 1.0.0 from {root / 'versions' / '1.0.0'} installed --shortcut"
     )
+    desktop = (user.data / "applications" / "demo.desktop").read_text()
+    assert "Name=Demo Bot\n" in desktop and f'Exec="{root / "demo"}" %U' in desktop
     layout = Layout(root)
     assert layout.current_version() == "1.0.0"
     assert (layout.metadata_dir / "root.json").read_bytes() == (
@@ -97,6 +100,9 @@ def test_an_unpacked_archive_sets_itself_up_and_restarts_from_there(user: Unpack
     # starting the old unpacked copy again runs the installed (updated) application
     again = user.start(unpacked)
     assert again.stdout.strip() == f"running 1.1.0 from {root / 'versions' / '1.1.0'} installed"
+    launched = subprocess.run([str(root / "demo")], capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert launched.stdout.strip() == again.stdout.strip()  # the shortcut follows the update
     assert json.loads(layout.config_file.read_text())["check_interval_hours"] == 12
     assert (root / "user-data" / "orders.db").read_text() == "open orders"
 
