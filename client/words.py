@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 
-MB = 1 << 20  # 1 MB = 1,048,576 bytes here, the unit of the `max_download_mb` setting
+MB = 1_000_000  # 1 MB = 10**6 bytes (as file managers and most download dialogs count)
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -24,9 +24,9 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 def size_text(n: int) -> str:
     """A size in MB with one decimal: "12.3 MB", "0.4 MB", "less than 0.1 MB", "0 MB".
 
-    1 MB = 2**20 bytes (1,048,576), the unit `max_download_mb` uses, so a limit and the size
-    it refuses read alike. Thousands get a separator ("1,234.5 MB"); never GB or KB, so two
-    sizes side by side always compare at a glance."""
+    1 MB = 10**6 bytes. (The `max_download_mb` setting counts 2**20 bytes per MB: a limit of
+    100 lets through what reads here as up to 104.9 MB.) Thousands get a separator
+    ("1,234.5 MB"); never GB or KB, so two sizes side by side always compare at a glance."""
     if n <= 0:
         return "0 MB"
     mb = n / MB
@@ -83,92 +83,94 @@ def when_text(ts: float, now: float) -> str:
 
 _RETRIES = "the updater tries again by itself"
 
-# kind -> (headline, advice); the keys are ErrorKind values (a test checks every kind is here)
+# kind -> (headline, advice); the keys are ErrorKind values (a test checks every kind is here).
+# Advice names the Update menu's items ("Update Settings", "Verify and Repair", "Update
+# History") where the GUI offers the remedy.
 _ERROR_WORDS: dict[str, tuple[str, str]] = {
     "config": (
-        "The update settings are not valid.",
-        "Correct them in the update settings; updates are paused until then.",
+        "The update settings are not valid, so updates are off.",
+        "Open Update Settings and correct the highlighted value.",
     ),
     "not_set_up": (
         "This copy of the application is not set up for updates.",
-        "Install the application again from its publisher; updates work after that.",
+        "Reinstall the application from its installer.",
     ),
     "busy": (
-        "Another update is already in progress.",
-        f"Wait until it is done; {_RETRIES}.",
+        "Another update is already running.",
+        "Wait a moment and try again.",
     ),
     "unreachable": (
         "Could not reach the update server.",
         f"Check the internet connection; {_RETRIES}.",
     ),
     "expired": (
-        "The update information from the publisher is out of date.",
-        f"Nothing was changed. The publisher has to renew it; {_RETRIES}.",
+        "The update information from the publisher has expired.",
+        "Nothing is installed until the publisher renews it; try again later.",
     ),
     "signature": (
-        "The update could not be verified and was refused.",
-        "Nothing was installed. This can be an attack: tell the publisher if it keeps happening.",
+        "The update information is not signed by the publisher, so it was refused.",
+        "Nothing was installed. If this persists, tell the publisher.",
     ),
     "rollback_attack": (
-        "The update server offered older information than this computer already has.",
-        "Nothing was installed. This can be an attack: tell the publisher if it keeps happening.",
+        "The server offered older update information than this computer already has.",
+        "It was refused and nothing was installed. If this persists, tell the publisher.",
     ),
     "verification": (
-        "A downloaded file did not pass verification and was refused.",
-        "Nothing was installed. Try again later; tell the publisher if it keeps happening.",
+        "A downloaded file did not match what the publisher signed, so it was refused.",
+        "Nothing was installed; try again later.",
     ),
     "slow": (
-        "The update server is too slow or stopped answering.",
-        f"Try again later; {_RETRIES}.",
+        "The update server answered too slowly.",
+        f"Try again later; {_RETRIES} too.",
     ),
     "too_large": (
-        "The update server sent more data than the update should have.",
-        "Nothing was installed. Try again later; tell the publisher if it keeps happening.",
+        "The update is larger than the download limit in the settings.",
+        "Raise the limit in Update Settings or ask the publisher.",
     ),
     "http": (
         "The update server answered with an error.",
-        f"Try again later ({_RETRIES}); tell the publisher if it keeps happening.",
+        f"Try again later; {_RETRIES} too.",
     ),
     "disk_full": (
-        "There is not enough disk space for the update.",
-        "Free some disk space, then try again; the version in use is untouched.",
+        "There is not enough free disk space for the update.",
+        "Free some disk space and try again; the running version is unchanged.",
     ),
     "io": (
-        "The update files could not be read or written.",
-        "Check that the disk is working and the application's folder can be written to, "
-        "then try again.",
+        "The update could not read or write its files.",
+        "Check the disk and the permissions of the application folder, then try again.",
     ),
     "unsafe_archive": (
-        "The update package contains something unsafe and was refused.",
+        "The update package contains unsafe paths, so it was refused.",
         "Nothing was installed. Tell the publisher.",
     ),
     "install": (
         "The update could not be installed.",
-        "The version in use is untouched. Try again; tell the publisher if it keeps failing.",
+        "The running version is unchanged; try again or use Verify and Repair.",
     ),
     "rollback": (
-        "Could not switch to the earlier version.",
-        "The version in use stays as it is.",
+        "Could not switch back to that version.",
+        "The running version is unchanged; see Update History for the kept versions.",
     ),
     "disabled": (
-        "This is turned off in the update settings.",
-        "Turn it on in the update settings, then try again.",
+        "That is turned off in the update settings.",
+        "Change it in Update Settings.",
     ),
     "invalid_input": (
-        "That is not a valid choice.",
-        "Check what was entered and try again.",
+        "That value is not valid.",
+        "Correct it and try again.",
     ),
     "usage": (
-        "The update command was not used correctly.",
-        "See `update-client --help` for how to use it.",
+        "The update command was not understood.",
+        "See the command's help (update-client --help).",
     ),
     "internal": (
-        "Something unexpected went wrong in the updater.",
-        "Try again; if it keeps happening, send the details to the publisher.",
+        "Something unexpected went wrong while updating.",
+        "The running version is unchanged. Try again; if it persists, send the log to the "
+        "publisher.",
     ),
     "cancelled": (
         "The download was cancelled.",
-        "Download the update again to continue where it stopped.",
+        "Download again when convenient; it resumes where it stopped.",
     ),
 }
 
@@ -185,27 +187,27 @@ def _refined(kind: str, message: str) -> tuple[str, str] | None:
     if kind == "unreachable" and any(w in text for w in ("cut short", "interrupted", "reset")):
         return (
             "The download was interrupted.",
-            f"Try again; it continues where it stopped ({_RETRIES}).",
+            f"Try again; it resumes where it stopped ({_RETRIES}).",
         )
     if kind == "expired" and "clock may be wrong" in text:
         return (
             "This computer's clock may be wrong.",
             "Check the date and time settings of this computer, then try again.",
         )
-    if kind == "too_large" and "max_download_mb" in text:
+    if kind == "too_large" and "endless data" in text:
         return (
-            "The update is larger than the updater is allowed to download.",
-            "Raise the maximum download size in the update settings, then try again.",
+            "The update server sent more data than the update has, so it was refused.",
+            "Nothing was installed; try again later. If this persists, tell the publisher.",
         )
     if kind == "disabled" and "rollback" in text:
         return (
             "Switching back to an earlier version is turned off in the update settings.",
-            "Turn rollback on in the update settings, then try again.",
+            "Turn on rollback in Update Settings, then try again.",
         )
     if kind == "rollback" and "no previous version" in text:
         return (
             "There is no earlier version on this computer to switch back to.",
-            "The version in use stays as it is.",
+            "The running version is unchanged.",
         )
     if kind == "rollback" and "already the current version" in text:
         return ("That version is already the one in use.", "Nothing needs to be done.")

@@ -15,7 +15,7 @@ def feed(*events: tuple[str, str, dict]) -> UpdateView:
 AVAILABLE = (
     "update_available",
     "demo 1.1.0 is available",
-    {"version": "1.1.0", "notes": "faster", "download_bytes": 4 << 20, "method": "patch"},
+    {"version": "1.1.0", "notes": "faster", "download_bytes": 4_000_000, "method": "patch"},
 )
 
 
@@ -47,9 +47,9 @@ def test_a_withdrawn_running_version_says_so_and_where_it_moves() -> None:
 def test_progress_sums_a_patch_chain_against_the_announced_size() -> None:
     view = feed(
         AVAILABLE,
-        ("download_progress", "", {"name": "a.patch", "done": 1 << 20, "total": 2 << 20}),
-        ("download_progress", "", {"name": "a.patch", "done": 2 << 20, "total": 2 << 20}),
-        ("download_progress", "", {"name": "b.patch", "done": 1 << 20, "total": 2 << 20}),
+        ("download_progress", "", {"name": "a.patch", "done": 1_000_000, "total": 2_000_000}),
+        ("download_progress", "", {"name": "a.patch", "done": 2_000_000, "total": 2_000_000}),
+        ("download_progress", "", {"name": "b.patch", "done": 1_000_000, "total": 2_000_000}),
     )
     assert view.state == "downloading"
     assert view.progress == 0.75

@@ -16,21 +16,22 @@ from client.words import MB, duration_text, error_words, rate_text, size_text, w
         (0, "0 MB"),
         (-5, "0 MB"),
         (1, "less than 0.1 MB"),
-        (50_000, "less than 0.1 MB"),  # 0.048 MB
-        (60_000, "0.1 MB"),  # 0.057 MB rounds up
-        (int(0.4 * MB), "0.4 MB"),
-        (MB, "1.0 MB"),
-        (int(12.34 * MB), "12.3 MB"),
-        (int(1234.5 * MB) + 1, "1,234.5 MB"),
-        (5 << 30, "5,120.0 MB"),  # never GB: sizes side by side compare at a glance
+        (49_000, "less than 0.1 MB"),
+        (51_000, "0.1 MB"),  # rounds up
+        (400_000, "0.4 MB"),
+        (1_000_000, "1.0 MB"),
+        (1 << 20, "1.0 MB"),
+        (12_340_000, "12.3 MB"),
+        (1_234_500_001, "1,234.5 MB"),
+        (5_000_000_000, "5,000.0 MB"),  # never GB: sizes side by side compare at a glance
     ],
 )
 def test_sizes_are_in_mb_everywhere(n: int, text: str) -> None:
     assert size_text(n) == text
 
 
-def test_one_mb_is_the_unit_of_max_download_mb() -> None:
-    assert MB == 1 << 20
+def test_one_mb_is_a_million_bytes_and_speeds_use_it_too() -> None:
+    assert MB == 10**6
     assert rate_text(3.1 * MB) == "3.1 MB/s" and rate_text(10) == "less than 0.1 MB/s"
 
 
@@ -95,8 +96,9 @@ def test_the_common_errors_read_as_the_spec_says() -> None:
     assert error_words(ErrorKind.CANCELLED, "the download was cancelled")[0] == (
         "The download was cancelled."
     )
-    assert "continue where it stopped" in error_words("cancelled", "")[1]
+    assert "resumes where it stopped" in error_words("cancelled", "")[1]
     assert "disk space" in error_words("disk_full", "disk full (No space left on device)")[0]
+    assert "not signed by the publisher" in error_words("signature", "")[0]
 
 
 def test_the_technical_message_picks_finer_words_within_a_kind() -> None:
@@ -108,7 +110,9 @@ def test_the_technical_message_picks_finer_words_within_a_kind() -> None:
     assert error_words("expired", clock)[0] == "This computer's clock may be wrong."
     assert "publisher" in error_words("expired", "the timestamp metadata expired on 2020")[1]
     limit = "download refused: demo-1.1.0.tar.gz is 5 bytes, above max_download_mb (1 MB)"
-    assert "maximum download size" in error_words("too_large", limit)[1]
+    assert "Update Settings" in error_words("too_large", limit)[1]
+    endless = "download refused: demo-1.1.0.tar.gz: more than its signed length (endless data)"
+    assert "sent more data" in error_words("too_large", endless)[0]
     assert "earlier version" in error_words("rollback", "no previous version to roll back to")[0]
     assert "rollback" in error_words("disabled", "rollback is disabled in the settings")[1]
 
