@@ -5,13 +5,14 @@
     ui.start()    # once the window is shown
 
 Rules: the controller owns every state, word and decision; this module only renders its View
-(the notice with release notes, progress and buttons; the Update menu; the settings dialog; the
-history window) and hands clicks back. Qt widgets are touched only on the GUI thread: the
-controller's `schedule(fn)` emits a signal (from any thread) whose queued connection runs `fn`
-on the GUI thread. Nothing here takes the keyboard focus or raises the window: the notice
-appears inside the window, and an OS notification is shown only while the window is not in
-front. Binding: PySide6 (the `qt` extra); PyQt6 through the same code when QT_API=pyqt6 or
-PySide6 is not installed. Imported only by Qt applications, never on the client's start-up path.
+(the notice with release notes, progress, buttons and Details; the Update menu) and hands
+clicks back; the settings and history windows are in client/ui/qt_dialogs.py. Qt widgets are
+touched only on the GUI thread: the controller's `schedule(fn)` emits a signal (from any
+thread) whose queued connection runs `fn` on the GUI thread. Nothing here takes the keyboard
+focus or raises the window: the notice appears inside the window, and an OS notification
+(client.ui.notify, when installed) is shown only while the window is not in front.
+Binding: PySide6 (the `qt` extra); PyQt6 through the same code when QT_API=pyqt6 or PySide6 is
+not installed. Imported only by Qt applications, never on the client's start-up path.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from client.ui.controller import (
     ACTION_LABELS,
     MENU_LABELS,
     Action,
-    HistoryRow,
     MenuItem,
     Phase,
     UpdateController,
@@ -35,7 +35,6 @@ from client.ui.controller import (
 
 if TYPE_CHECKING:
     from client import Updater
-    from client.ui.fields import SettingField
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +63,6 @@ QtCore, QtGui, QtWidgets, Signal, Slot = _binding()
 Qt = QtCore.Qt
 W = QtWidgets
 
-ROLL_BACK_ROW = "Roll Back to This Version"
-HISTORY_COLUMNS = ("Time", "Event", "Change", "Result", "Reason", "")
 WARNING_PHASES = {Phase.ERROR, Phase.ROLLED_BACK, Phase.WITHDRAWN}
 STYLE = """
 QFrame#updateNotice { background: #eef4fc; border: 1px solid #a9c6ea; border-radius: 6px; }
@@ -133,21 +130,6 @@ def menu_label(item: MenuItem, view: View) -> str:
     if item is MenuItem.ROLLBACK and view.previous_version:
         return f"Roll Back to {view.previous_version}..."
     return MENU_LABELS[item]
-
-
-def confirm(parent: Any, title: str, text: str, yes: str, informative: str = "") -> bool:
-    """A modal question with a named confirming button; True if the user chose it."""
-    box = W.QMessageBox(parent)
-    box.setObjectName("updateConfirm")
-    box.setIcon(W.QMessageBox.Icon.Question)
-    box.setWindowTitle(title)
-    box.setText(text)
-    box.setInformativeText(informative)
-    ok = box.addButton(yes, W.QMessageBox.ButtonRole.AcceptRole)
-    box.addButton("Cancel", W.QMessageBox.ButtonRole.RejectRole)
-    box.setDefaultButton(ok)
-    box.exec()
-    return box.clickedButton() is ok
 
 
 class UpdateNotice(W.QFrame):
@@ -269,155 +251,6 @@ class UpdateNotice(W.QFrame):
         self.detail.setVisible(shown and bool(self.detail.toPlainText()))
 
 
-class SettingsDialog(W.QDialog):
-    """Every setting of `controller.setting_fields()`, checked as typed (`check_setting`) and
-    saved together (`save_settings`: the file's own validation, atomic, applied at once)."""
-
-    def __init__(self, controller: UpdateController, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.controller = controller
-        self.setWindowTitle("Update Settings")
-        self.setObjectName("updateSettings")
-        self.values: dict[str, Callable[[], str]] = {}
-        self.errors: dict[str, Any] = {}
-        form = W.QFormLayout()
-        form.setFieldGrowthPolicy(W.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setVerticalSpacing(10)
-        for field in controller.setting_fields():
-            editor, title = self._editor(field)
-            column = W.QVBoxLayout()
-            column.setSpacing(2)
-            column.addWidget(editor)
-            if field.help:
-                help_label = _label("help", wrap=False)  # wrapped labels misjudge their height
-                help_label.setText(field.help)
-                column.addWidget(help_label)
-            error = _label("fieldError")
-            error.hide()
-            column.addWidget(error)
-            self.errors[field.key] = error
-            form.addRow(title, column)
-        self.buttons = W.QDialogButtonBox(
-            W.QDialogButtonBox.StandardButton.Save | W.QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.accepted.connect(self.save)
-        self.buttons.rejected.connect(self.reject)
-        where = _label("help")
-        where.setText(f"Saved in {controller.updater.config_path.name}; changes apply at once.")
-        layout = W.QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(where)
-        layout.addWidget(self.buttons)
-        self.setStyleSheet(STYLE)
-        self.setMinimumWidth(660)
-
-    def _editor(self, field: SettingField) -> tuple[Any, str]:
-        key = field.key
-        if field.kind == "bool":
-            box = W.QCheckBox(field.label)
-            box.setChecked(field.value == "true")
-            box.toggled.connect(lambda _on: self.check(key))
-            self.values[key] = lambda: "true" if box.isChecked() else "false"
-            return box, ""
-        if field.kind == "choice":
-            combo = W.QComboBox()
-            combo.addItems(list(field.choices))
-            if field.value not in field.choices:
-                combo.addItem(field.value)
-            combo.setCurrentText(field.value)
-            combo.currentTextChanged.connect(lambda _t: self.check(key))
-            self.values[key] = combo.currentText
-            return combo, field.label
-        line = W.QLineEdit(field.value)
-        line.setObjectName(f"field-{key}")
-        line.textEdited.connect(lambda _t: self.check(key))
-        self.values[key] = line.text
-        return line, field.label
-
-    def texts(self) -> dict[str, str]:
-        return {key: value() for key, value in self.values.items()}
-
-    def check(self, key: str) -> None:
-        self._show_error(key, self.controller.check_setting(key, self.values[key]()))
-
-    def _show_error(self, key: str, message: str | None) -> None:
-        label = self.errors[key]
-        if label.text() != (message or "") or label.isVisible() != bool(message):
-            label.setText(message or "")
-            label.setVisible(bool(message))
-            self.adjustSize()  # room for the message (wrapped labels do not ask by themselves)
-
-    def save(self) -> None:
-        problems = self.controller.save_settings(self.texts())
-        for key in self.values:
-            self._show_error(key, problems.get(key))
-        if not problems:
-            self.accept()
-
-
-class HistoryWindow(W.QDialog):
-    """The update history, newest first; rows whose version is kept offer a roll-back button."""
-
-    def __init__(self, controller: UpdateController, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.controller = controller
-        self.setWindowTitle("Update History")
-        self.setObjectName("updateHistory")
-        self.table = W.QTableWidget(0, len(HISTORY_COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(HISTORY_COLUMNS))
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(W.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(W.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(W.QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(4, W.QHeaderView.ResizeMode.Stretch)
-        self.rows: list[HistoryRow] = []
-        close = W.QDialogButtonBox(W.QDialogButtonBox.StandardButton.Close)
-        close.rejected.connect(self.close)
-        self.summary = _label()
-        layout = W.QVBoxLayout(self)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.table)
-        layout.addWidget(close)
-        self.resize(880, 380)
-
-    def refresh(self) -> None:
-        self.rows = self.controller.history_rows()
-        for button in self.table.findChildren(W.QPushButton):
-            button.hide()  # removed from the table below; deleted when the loop gets to it
-        self.table.clearContents()
-        self.table.setRowCount(len(self.rows))
-        for index, row in enumerate(self.rows):
-            for column, text in enumerate(
-                (row.time, row.event, row.change, row.result, row.reason)
-            ):
-                item = W.QTableWidgetItem(text)
-                item.setToolTip(text)
-                self.table.setItem(index, column, item)
-            if row.can_roll_back and row.version:
-                button = _button(ROLL_BACK_ROW, lambda v=row.version: self.roll_back_to(v))
-                button.setObjectName(f"rollback-{row.version}")
-                self.table.setCellWidget(index, 5, button)
-        running = self.controller.view.running_version
-        self.summary.setText(
-            f"Running version {running}. Versions kept on this computer can be rolled back to "
-            "at once, without a download."
-        )
-
-    def roll_back_to(self, version: str) -> None:
-        running = self.controller.view.running_version or "the running version"
-        if confirm(
-            self,
-            "Roll Back",
-            f"Roll back to version {version}?",
-            "Roll Back",
-            f"Version {running} stays on this computer; you can return to it from this window.",
-        ):
-            self.controller.roll_back_to(version)
-            self.refresh()
-
-
 class QtUpdateUI(QtCore.QObject):
     """Everything the application gets: `menu` (the Update QMenu), `notice` (the banner), the
     settings and history windows, OS notifications while the window is not in front."""
@@ -430,6 +263,8 @@ class QtUpdateUI(QtCore.QObject):
         before_restart: Callable[[], None] | None = None,
         notifier: Any = None,
     ) -> None:
+        """`notifier`: an object with show(title, body); None = client.ui.notify.OsNotifier when
+        it is installed and a notification service answers; False = none."""
         super().__init__(window)
         self.window = window
         self._bridge = _Bridge(self)
@@ -447,8 +282,8 @@ class QtUpdateUI(QtCore.QObject):
             self.actions[item] = action
         self.notice = UpdateNotice(self.controller)
         self.notice.setStyleSheet(STYLE)
-        self.settings_dialog: SettingsDialog | None = None
-        self.history_window: HistoryWindow | None = None
+        self.settings_dialog: Any = None  # a qt_dialogs.SettingsDialog once opened
+        self.history_window: Any = None  # a qt_dialogs.HistoryWindow once opened
         self._notifier = notifier
         self._notified: set[tuple[str, str | None, str]] = set()
         self._phase: Phase | None = None
@@ -485,7 +320,7 @@ class QtUpdateUI(QtCore.QObject):
         if self._phase != view.phase and self.history_window and self.history_window.isVisible():
             self.history_window.refresh()
         self._phase = view.phase
-        if view.notify and not self.window.isActiveWindow():
+        if view.notify and W.QApplication.activeWindow() is None:  # not in front
             self._notify(view)
 
     def choose(self, item: MenuItem) -> None:
@@ -499,12 +334,16 @@ class QtUpdateUI(QtCore.QObject):
         else:
             self.controller.perform(item)
 
-    def open_settings(self) -> SettingsDialog:
+    def open_settings(self) -> Any:
+        from client.ui.qt_dialogs import SettingsDialog
+
         self.settings_dialog = SettingsDialog(self.controller, self.window)
         self.settings_dialog.open()  # window-modal, returns at once
         return self.settings_dialog
 
-    def open_history(self) -> HistoryWindow:
+    def open_history(self) -> Any:
+        from client.ui.qt_dialogs import HistoryWindow
+
         if self.history_window is None:
             self.history_window = HistoryWindow(self.controller, self.window)
         self.history_window.refresh()  # the file may have changed since
@@ -513,6 +352,8 @@ class QtUpdateUI(QtCore.QObject):
 
     def roll_back_now(self) -> None:
         """The emergency rollback: one click on the menu, one confirmation."""
+        from client.ui.qt_dialogs import confirm
+
         view = self.controller.view
         previous = view.previous_version
         if previous and confirm(
@@ -529,17 +370,18 @@ class QtUpdateUI(QtCore.QObject):
         self.controller.set_window_active(state == Qt.ApplicationState.ApplicationActive)
 
     def _notify(self, view: View) -> None:
+        """Once per piece of news, through the OS (client.ui.notify) when it is available."""
         key = (view.phase.value, view.version, view.headline)
-        if key in self._notified:
+        if key in self._notified or self._notifier is False:
             return
         self._notified.add(key)
-        notifier = self._notifier
-        if notifier is None:
+        if self._notifier is None:
             try:
                 from client.ui.notify import OsNotifier
-            except ImportError:
+            except ImportError:  # the notify helper or its extra is not installed
+                self._notifier = False
                 return
-            name = W.QApplication.applicationDisplayName() or "Updates"
-            notifier = self._notifier = OsNotifier(name)
-        if notifier.available():
-            notifier.show(view.headline, view.advice or (view.version or ""))
+            notifier = OsNotifier(W.QApplication.applicationDisplayName() or "Updates")
+            self._notifier = notifier if notifier.available() else False
+        if self._notifier:
+            self._notifier.show(view.headline, view.advice or (view.version or ""))
