@@ -5,7 +5,8 @@ version, which prints its version).
 Each story runs in its own process (tests/support/gui_qt_driver.py). Without Xvfb or PySide6
 these tests are skipped on a developer's machine and FAIL under CI (env CI set): CI installs
 both (.ci/packages.d/qt.txt, the `qt` extra through `dev`). Screenshots go to the test's tmp
-folder; with UPDATE_SCREENSHOTS=docs/screenshots they replace the committed ones.
+folder; with UPDATE_SCREENSHOTS=docs/screenshots they replace the committed ones. QT_API=pyqt6
+(with PyQt6 installed) runs the same stories through PyQt6.
 """
 
 from __future__ import annotations
@@ -202,6 +203,17 @@ def test_second_launch_asks_once_whether_to_check_automatically(
     assert json.loads((root / "updater_config.json").read_text())["auto_check"] is False
     assert_shot(shots, "ask")
     drive(display, "no-question", root, shots)  # asked once: not on the third launch
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="controller: the first background check's up-to-date view hides the question "
+    "(next_view NO_UPDATE sets visible=False while ask_auto_check is still True)",
+)
+def test_the_second_launch_question_waits_for_an_answer(display, shots, installed_app) -> None:
+    root = installed_app.root
+    drive(display, "no-question", root, shots)
+    drive(display, "ask", root, shots, "8")  # the background check ends within these 8 s
 
 
 @pytest.mark.skipif(

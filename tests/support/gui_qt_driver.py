@@ -238,8 +238,10 @@ def story_rolled_back(s: Story, failed: str) -> None:
     expect(s.updater.rollback_notice() is None, "Close acknowledged the notice")
 
 
-def story_ask(s: Story) -> None:
+def story_ask(s: Story, wait: str = "0") -> None:
     s.until(lambda: s.controller.view.ask_auto_check, "the second-launch question", 10)
+    s.pump(float(wait))  # the user may answer later: the question stays until answered
+    expect(s.ui.notice.isVisible(), f"the question is still shown: {s.describe()}")
     step(f"asked: {s.ui.notice.headline.text()}")
     s.shot(s.window, "ask")
     s.click(s.ui.notice.buttons[Action.DISABLE_AUTO])
