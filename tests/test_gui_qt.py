@@ -205,11 +205,6 @@ def test_second_launch_asks_once_whether_to_check_automatically(
     drive(display, "no-question", root, shots)  # asked once: not on the third launch
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="controller: the first background check's up-to-date view hides the question "
-    "(next_view NO_UPDATE sets visible=False while ask_auto_check is still True)",
-)
 def test_the_second_launch_question_waits_for_an_answer(display, shots, installed_app) -> None:
     root = installed_app.root
     drive(display, "no-question", root, shots)

@@ -31,6 +31,7 @@ from client.ui.controller import (
     Phase,
     UpdateController,
     View,
+    menu_label,
 )
 
 if TYPE_CHECKING:
@@ -123,13 +124,6 @@ def notes_html(notes: tuple[tuple[str, str], ...]) -> str:
             f"<p style='margin:0 0 6px 0'><b>Version {html.escape(version)}</b><br>{body}</p>"
         )
     return "".join(parts)
-
-
-def menu_label(item: MenuItem, view: View) -> str:
-    """MENU_LABELS[item]; the rollback item names the version it goes back to."""
-    if item is MenuItem.ROLLBACK and view.previous_version:
-        return f"Roll Back to {view.previous_version}..."
-    return MENU_LABELS[item]
 
 
 class UpdateNotice(W.QFrame):
