@@ -33,6 +33,7 @@ from client.ui.view import (
     Phase,
     View,
     menu_for,
+    menu_label,
     next_view,
 )
 from client.words import when_text
@@ -54,6 +55,7 @@ __all__ = [
     "SettingField",
     "UpdateController",
     "View",
+    "menu_label",
 ]
 
 

@@ -36,6 +36,7 @@ from client.ui.controller import (
     Phase,
     UpdateController,
     View,
+    menu_label,
 )
 from client.ui.tk_windows import ConfirmDialog, HistoryWindow, SettingsDialog
 
@@ -231,11 +232,8 @@ class TkUpdateUI:
 
     def _render_menu(self, menu: tk.Menu, view: View) -> None:
         for item in MenuItem:
-            label = MENU_LABELS[item]
-            if item == MenuItem.ROLLBACK and view.previous_version:
-                label = f"Roll Back to {view.previous_version}..."
             state = "normal" if item in view.menu else "disabled"
-            menu.entryconfigure(self.menu_index(item), label=label, state=state)
+            menu.entryconfigure(self.menu_index(item), label=menu_label(item, view), state=state)
 
     def _focus_changed(self) -> None:
         try:
