@@ -169,7 +169,7 @@ class UpdateController:
         elif action == Action.RESTART:
             self._restart()
         elif action == Action.CANCEL:
-            _call(up, "cancel", None)
+            up.cancel()
         elif action == Action.SKIP:
             version = view.version
             self._show(visible=False, phase=Phase.IDLE, version=None, notes=())
