@@ -14,18 +14,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import select
-import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from client import UpdateInfo, Updater
 from tests.support.bundles import write_app
+from tests.support.display import unavailable
 from tests.support.hostile_servers import Handler, local_file
 from tests.support.install import run_client
 from tests.support.publisher import release_bundle
@@ -34,38 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DRIVER = ROOT / "tests" / "support" / "gui_qt_driver.py"
 
 
-def unavailable(reason: str) -> None:
-    """Skip on a developer's machine; under CI a missing piece is a failure."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must run the Qt tests: .ci/packages.d/qt.txt, extra `qt`)")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def display() -> Iterator[str]:
-    """A fresh Xvfb; -displayfd makes it pick a free display and say when it is ready."""
+@pytest.fixture(autouse=True)
+def pyside6() -> None:
     if importlib.util.find_spec("PySide6") is None:
         unavailable("PySide6 is not installed (pip install -e '.[qt]')")
-    if shutil.which("Xvfb") is None:
-        unavailable("Xvfb is not installed (apt-get install xvfb)")
-    read_end, write_end = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    try:
-        ready, _, _ = select.select([read_end], [], [], 20)
-        number = os.read(read_end, 64).decode().strip() if ready else ""
-        if not number:
-            unavailable("Xvfb did not start within 20 s")
-        yield f":{number}"
-    finally:
-        os.close(read_end)
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.fixture

@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from client import Updater
 from tests.support.bundles import write_app
@@ -42,37 +38,6 @@ COMMITTED = {
     "confirm-rollback": "tk-confirm-rollback.png",
     "rollback-notice": "tk-rollback-notice.png",
 }
-
-
-def no_screen(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}: CI must run the GUI tests (.ci/packages.d/gui.txt)")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def display() -> Iterator[str]:
-    """A fresh Xvfb; -displayfd makes it pick a free display and say when it is ready."""
-    if shutil.which("Xvfb") is None:
-        no_screen("Xvfb is not installed (apt-get install xvfb)")
-    read_end, write_end = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x960x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    try:
-        ready, _, _ = select.select([read_end], [], [], 20)
-        number = os.read(read_end, 64).decode().strip() if ready else ""
-        if not number:
-            no_screen("Xvfb did not start within 20 s")
-        yield f":{number}"
-    finally:
-        os.close(read_end)
-        server.terminate()
-        server.wait(timeout=10)
 
 
 class Run:

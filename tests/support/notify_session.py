@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import select
 import shutil
 import signal
 import subprocess
@@ -22,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.support.display import READY_TIMEOUT, need, read_through_newline, start_xvfb
 
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -37,31 +35,6 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
   </policy>
 </busconfig>
 """
-READY_TIMEOUT = 20.0  # seconds for each process to come up
-
-
-def need(program: str, package: str) -> str:
-    """The program's path; skip without it, but fail in CI (which must have installed it)."""
-    path = shutil.which(program)
-    if path is None:
-        message = f"{program} is not installed (apt-get install {package})"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}: CI installs it from .ci/packages.d/notify.txt")
-        pytest.skip(message)
-    return path
-
-
-def read_through_newline(fd: int, timeout: float) -> str:
-    """What a child writes to a pipe up to its first newline (or its exit), within `timeout`."""
-    deadline = time.monotonic() + timeout
-    data = b""
-    while b"\n" not in data:
-        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-        chunk = os.read(fd, 64) if ready else b""
-        if not chunk:
-            break
-        data += chunk
-    return data.decode().strip()
 
 
 class Desktop:
@@ -80,37 +53,10 @@ class Desktop:
         self.env["HOME"] = str(workdir)  # no ~/.dbus/session-bus file of the developer's
 
     def start_display(self) -> str:
-        """A fresh Xvfb on a display of its own; -displayfd says when it is ready.
-
-        The display number is chosen here, not by Xvfb: with -displayfd alone Xvfb took :0
-        here without a lock file while other Xvfbs (parallel test runs) had socket files for
-        :0. With a number given, Xvfb takes /tmp/.X<n>-lock and refuses a display in use; then
-        the next number is tried. The pipe is read through the newline: Xvfb writes the number
-        and the newline apart, and exits ("Cannot write display number") if the pipe is
-        closed in between.
-        """
-        xvfb = need("Xvfb", "xvfb")
-        for number in random.sample(range(200, 900), 5):
-            read_end, write_end = os.pipe()
-            server = subprocess.Popen(
-                [xvfb, f":{number}", "-displayfd", str(write_end), "-nolisten", "tcp"]
-                + ["-screen", "0", "800x600x24"],
-                pass_fds=(write_end,),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            self.processes.append(server)
-            os.close(write_end)
-            try:
-                answer = read_through_newline(read_end, READY_TIMEOUT)
-            finally:
-                os.close(read_end)
-            if answer == str(number):
-                self.env["DISPLAY"] = f":{number}"
-                return self.env["DISPLAY"]
-            if server.poll() is None:  # neither ready nor refused: a server that hangs
-                break
-        raise RuntimeError(f"Xvfb did not start within {READY_TIMEOUT:.0f} s")
+        """A fresh Xvfb (tests/support/display.py); its DISPLAY value, also put in self.env."""
+        server, self.env["DISPLAY"] = start_xvfb("800x600x24")
+        self.processes.append(server)
+        return self.env["DISPLAY"]
 
     def start_bus(self) -> str:
         """A session bus of its own; returns its address (also put in self.env)."""
