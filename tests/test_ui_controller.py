@@ -80,8 +80,7 @@ def test_check_download_install_and_restart_through_the_controller(installed_app
     assert controller.view.phase == Phase.CHECKING and controller.view.visible
     view = gui.pump(controller, lambda v: v.phase == Phase.AVAILABLE, "an available update")
     assert view.headline == "Version 1.2.0 is available (you have 1.0.0)."
-    versions = [version for version, _ in view.notes]
-    assert versions[0] == "1.2.0" and dict(view.notes)["1.2.0"] == "faster order book"
+    assert view.notes == (("1.2.0", "faster order book"), ("1.1.0", "dark mode"))
     assert not view.notify  # the user asked: they are looking already
 
     controller.perform(Action.DOWNLOAD)

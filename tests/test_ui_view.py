@@ -184,3 +184,30 @@ def test_history_rows_in_words_with_rollback_on_kept_versions() -> None:
     assert rows[1].result == "Failed" and rows[1].reason == "Could not reach the update server."
     assert rows[2].version == "1.1.0" and rows[2].can_roll_back
     assert len(rows[2].time) == len("2026-12-01 10:00")
+
+
+def test_background_checks_never_hide_the_second_launch_question() -> None:
+    asking = View(running_version="1.0.0", ask_auto_check=True, visible=True,
+                  headline="Check for updates automatically?")  # fmt: skip
+    nothing = Event("no_update", "demo 1.0.0 is up to date", {"withdrawn": ""})
+    offline = Event("error", "unreachable", {"kind": "unreachable"})
+    assert next_view(asking, nothing, Context()) is asking
+    assert next_view(asking, offline, Context()) is asking
+    news = next_view(asking, AVAILABLE, Context())  # news replaces it (asked at a later launch)
+    assert news.phase == Phase.AVAILABLE and news.visible and not news.ask_auto_check
+
+
+def test_a_background_check_clears_an_old_error_but_nothing_else() -> None:
+    nothing = Event("no_update", "up to date", {"withdrawn": ""})
+    failed = feed(Event("error", "refused", {"kind": "unreachable"}))
+    assert next_view(failed, nothing, Context()).phase == Phase.UP_TO_DATE
+    told = View(phase=Phase.ROLLED_BACK, visible=True, headline="Version 1.1.0 did not start")
+    assert next_view(told, nothing, Context()) is told
+
+
+def test_the_rollback_menu_item_names_its_version() -> None:
+    from client.ui.view import menu_label
+
+    assert menu_label(MenuItem.ROLLBACK, View(previous_version="1.0.0")) == "Roll Back to 1.0.0..."
+    assert menu_label(MenuItem.ROLLBACK, View()) == "Roll Back..."
+    assert menu_label(MenuItem.CHECK, View()) == "Check for Updates..."

@@ -33,6 +33,7 @@ from client.ui.view import (
     Phase,
     View,
     menu_for,
+    menu_label,
     next_view,
 )
 from client.words import when_text
@@ -54,6 +55,7 @@ __all__ = [
     "SettingField",
     "UpdateController",
     "View",
+    "menu_label",
 ]
 
 
@@ -167,7 +169,7 @@ class UpdateController:
         elif action == Action.RESTART:
             self._restart()
         elif action == Action.CANCEL:
-            _call(up, "cancel", None)
+            up.cancel()
         elif action == Action.SKIP:
             version = view.version
             self._show(visible=False, phase=Phase.IDLE, version=None, notes=())

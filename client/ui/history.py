@@ -23,6 +23,7 @@ _EVENTS = {
     "startup": "Started",
     "restart": "Restarted",
 }
+_SWITCHED_TO = {"setup", "installed", "rolled_back", "health_confirmed"}  # rows naming a version
 _RESULTS = {"ok": "OK", "failed": "Failed", "intact": "Intact", "damaged": "Damaged"}
 
 
@@ -74,9 +75,7 @@ def history_rows(
             continue
         source, target = record.get("from_version"), record.get("to_version")
         change = f"{source} -> {target}" if source and target else str(target or source or "")
-        version = target if event in ("installed", "rolled_back", "health_confirmed") else None
-        if event == "installed" and record.get("result") == "failed":
-            version = None
+        version = target if event in _SWITCHED_TO and record.get("result") == "ok" else None
         rows.append(
             HistoryRow(
                 time=local_time(str(record.get("time", ""))),

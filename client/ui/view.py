@@ -80,6 +80,15 @@ MENU_LABELS: dict[MenuItem, str] = {
     MenuItem.SETTINGS: "Update Settings...",
     MenuItem.VERIFY: "Verify and Repair...",
 }
+
+
+def menu_label(item: MenuItem, view: View) -> str:
+    """MENU_LABELS[item]; the rollback item names the version it goes back to."""
+    if item == MenuItem.ROLLBACK and view.previous_version:
+        return f"Roll Back to {view.previous_version}..."
+    return MENU_LABELS[item]
+
+
 _BUSY_PHASES = {Phase.CHECKING, Phase.DOWNLOADING, Phase.INSTALLING}
 # background failures that fix themselves (no network, a slow server): no notice for them
 _QUIET_KINDS = {"unreachable", "slow", "http", "busy", "cancelled"}
@@ -189,7 +198,20 @@ def _notes(data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 
 
 def next_view(view: View, event: Event, ctx: Context) -> View:
-    """The view after one updater event. Pure."""
+    """The view after one updater event. Pure.
+
+    Background events that bring nothing new never hide what the notice shows (the
+    second-launch question, a rollback notice, a verify result); news replaces the question,
+    which is then asked at a later launch."""
+    after = _after_event(view, event, ctx)
+    if view.ask_auto_check and after is not view:
+        if not after.visible:
+            return view  # quiet news (a background error, a reminded version): keep asking
+        return after.but(ask_auto_check=False, notify=after.notify)
+    return after
+
+
+def _after_event(view: View, event: Event, ctx: Context) -> View:
     kind, data = event.kind, event.data
     news = bool(event.notify) and not ctx.manual  # worth an OS notification
     if kind == EventKind.UPDATE_AVAILABLE:
@@ -297,7 +319,8 @@ def next_view(view: View, event: Event, ctx: Context) -> View:
         headline, advice = error_words(error_kind, event.message)
         if ctx.next_check and error_kind in _QUIET_KINDS:
             advice = f"{advice} Next automatic check {ctx.next_check}."
-        visible = ctx.manual or error_kind not in _QUIET_KINDS or view.visible
+        shown = view.visible and not view.ask_auto_check  # e.g. a download being watched
+        visible = ctx.manual or error_kind not in _QUIET_KINDS or shown
         actions = (Action.DISMISS,) if error_kind == "cancelled" else (Action.RETRY, Action.DISMISS)
         return view.but(
             phase=Phase.ERROR,
@@ -324,8 +347,8 @@ def next_view(view: View, event: Event, ctx: Context) -> View:
                 visible=True,
                 notify=news,
             )
-        if view.phase in (Phase.AVAILABLE, Phase.READY, Phase.RESTART_PENDING) and not ctx.manual:
-            return view  # a background re-check does not hide news the user has not acted on
+        if not ctx.manual and view.phase != Phase.ERROR:
+            return view  # a background re-check hides nothing the notice shows (but old errors)
         return view.but(
             phase=Phase.UP_TO_DATE,
             headline=f"Version {view.running_version} is up to date.",
