@@ -8,7 +8,8 @@ so an application that embeds the client is frozen without hand-written hidden i
   controller an application may load by name. PyInstaller follows their imports, lazy ones
   included, to tuf, securesystemslib, requests, filelock, hdiffpatch and packaging; certifi's
   CA bundle is collected as data (the transport reads it from a file).
-* Not collected: the toolkit adapters (`client.ui.tk`, `client.ui.qt`, `client.ui.notify`),
+* Not collected: the toolkit adapters (`client.ui.tk`, `client.ui.qt`, their windows,
+  `client.ui.notify`),
   which would force tkinter, PySide6 or desktop-notifier into every bundle: an application
   that uses one imports it itself, and PyInstaller then follows it with its toolkit. Nor the
   command-line front ends (`client.cli`, `client.terminal`, `client.conformance`: click,
@@ -34,6 +35,7 @@ NOT_COLLECTED: dict[str, str] = {
     "client.ui.tk": "the Tk adapter: would force tkinter into every bundle",
     "client.ui.tk_windows": "the Tk adapter's windows (tkinter)",
     "client.ui.qt": "the Qt adapter: would force PySide6 (or PyQt6) into every bundle",
+    "client.ui.qt_dialogs": "the Qt adapter's windows (they import client.ui.qt)",
     "client.ui.notify": "OS notifications: would force desktop-notifier into every bundle",
 }
 
