@@ -13,7 +13,7 @@ VERSION ?=
 TO ?=
 DRY_RUN ?=
 
-.PHONY: venv test demo release refresh verify publish status bench conformance lint format clean
+.PHONY: venv test demo demo-gui release refresh verify publish status bench conformance lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
+
+# the same story in a window for a person to watch (needs a display): examples/demo_gui.py
+demo-gui: $(STAMP)
+	$(BIN)/python examples/demo_gui.py
 
 # BUMP= (empty) with CHANNEL=stable promotes the newest pre-release; VERSION=x.y.z is explicit
 release: $(STAMP)

@@ -10,7 +10,7 @@ The patch chain is an optimisation, never a requirement: any failure on its way 
 missing on the server, cut short, failing its hash, a codec error, a patched tar that is not
 the signed one, the base tar unreadable) makes the same update download the full archive, and
 the reason is returned for history and the `downloaded` event (`patch_fallback`). Only the
-full archive failing is an error.
+full archive failing is an error, and a download the user cancelled stops (no fallback).
 """
 
 from __future__ import annotations
@@ -84,6 +84,8 @@ def build_tar(
             return out, "patch", None
         except Exception as error:  # noqa: BLE001 - whatever broke, the full archive remains
             temp.unlink(missing_ok=True)
+            if isinstance(error, UpdateError) and error.kind == ErrorKind.CANCELLED:
+                raise  # the user stopped the download: no full archive instead
             fallback_reason = _why(error)
             _log.warning(
                 "patch update failed (%s): downloading the full archive", fallback_reason,

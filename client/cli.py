@@ -18,6 +18,7 @@ import click
 
 from client.errors import ErrorKind, UpdateError
 from client.settings import CHANNELS
+from client.terminal import ctrl_c_cancels, progress_bars
 
 
 class Exit(IntEnum):
@@ -30,6 +31,7 @@ class Exit(IntEnum):
     CONFIG = 4  # invalid settings
     NOT_SET_UP = 5  # the install root is not set up
     DAMAGED = 6  # `verify`: the installed files differ from the signed release
+    CANCELLED = 7  # the download was cancelled (Ctrl-C): run the command again to resume it
     USAGE = 64  # bad command line
 
 
@@ -38,6 +40,7 @@ _EXIT_BY_KIND = {
     ErrorKind.CONFIG: Exit.CONFIG,
     ErrorKind.NOT_SET_UP: Exit.NOT_SET_UP,
     ErrorKind.USAGE: Exit.USAGE,
+    ErrorKind.CANCELLED: Exit.CANCELLED,
 }
 
 
@@ -79,7 +82,10 @@ def fail(ctx: Context, kind: ErrorKind, message: str, detail: str | None = None)
     if ctx.as_json:
         data = {"ok": False, "error": message, "kind": kind, "exit_code": code}
         click.echo(json.dumps({**data, "detail": detail or message}))
-    click.echo(f"error: {message}", err=True)
+    if kind == ErrorKind.CANCELLED:  # the user's own choice: no "error"
+        click.echo("cancelled: run the command again to continue where it stopped", err=True)
+    else:
+        click.echo(f"error: {message}", err=True)
     raise Done(code)
 
 
@@ -94,28 +100,6 @@ def guarded(ctx: Context, action: Any) -> Any:
 
         problem = describe(error)
         fail(ctx, problem.kind, problem.message, problem.detail)
-
-
-def _progress_bars(ctx: Context, updater: Any) -> None:
-    """tqdm bars on stderr for downloads, only in an interactive terminal."""
-    if ctx.as_json or not sys.stderr.isatty():
-        return
-    from tqdm import tqdm
-
-    bars: dict[str, Any] = {}
-
-    def on_event(event: Any) -> None:
-        if event.kind != "download_progress":
-            return
-        name, done, total = event.data["name"], event.data["done"], event.data["total"]
-        bar = bars.get(name)
-        if bar is None:
-            bar = bars[name] = tqdm(total=total, unit="B", unit_scale=True, desc=name, leave=True)
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    updater.on_event(on_event)
 
 
 @click.group()
@@ -200,11 +184,16 @@ def _info_text(info: Any) -> str:
             f"{info.from_version} was withdrawn by the publisher ({info.withdrawn}): "
             f"move to {info.version} ({how})"
         )
-    size = f"{info.download_bytes:,} bytes"
-    notes = f"\n  notes: {info.notes}" if info.notes else ""
+    from client.words import size_text
+
     required = " (required)" if info.required else ""
     versions = f"{info.from_version} -> {info.version}{required}"
-    return f"update available: {versions} by {info.method}, {size}{notes}"
+    lines = [f"update available: {versions} by {info.method}, {size_text(info.download_bytes)}"]
+    for release in info.release_notes:  # newest first, every version since the running one
+        published = release["published"][:10]
+        notes = release["notes"] or "(no release notes)"
+        lines.append(f"  {release['version']} ({published}): {notes}")
+    return "\n".join(lines)
 
 
 @cli.command()
@@ -226,8 +215,9 @@ def check(ctx: Context) -> None:
 def download(ctx: Context) -> None:
     """Check, then download and verify the update (exit 2 if none)."""
     updater = ctx.updater()
-    _progress_bars(ctx, updater)
-    info = guarded(ctx, updater.download)
+    progress_bars(ctx.as_json, updater)
+    with ctrl_c_cancels(updater):
+        info = guarded(ctx, updater.download)
     if info is None:
         ctx.out({"ok": True, "update": None}, "no update available")
         raise Done(Exit.NO_UPDATE)
@@ -258,8 +248,9 @@ def _installed(ctx: Context, result: Any) -> None:
 def update(ctx: Context) -> None:
     """Check, download and install (exit 2 if up to date)."""
     updater = ctx.updater()
-    _progress_bars(ctx, updater)
-    result = guarded(ctx, updater.update_result)
+    progress_bars(ctx.as_json, updater)
+    with ctrl_c_cancels(updater):
+        result = guarded(ctx, updater.update_result)
     if result.version is None:
         data = {"ok": True, "installed": None, "current_version": result.from_version}
         ctx.out({**data, "message": result.message, "withdrawn": result.withdrawn}, result.message)
@@ -298,7 +289,7 @@ def confirm(ctx: Context) -> None:
 def verify(ctx: Context, repair: bool) -> None:
     """Compare the installed files with the signed release (exit 6 if damaged)."""
     updater = ctx.updater()
-    _progress_bars(ctx, updater)
+    progress_bars(ctx.as_json, updater)
     report = guarded(ctx, lambda: updater.verify_install(repair=repair))
     lines = [f"{report['version']}: " + ("intact" if report["intact"] else "DAMAGED")]
     if report.get("current_link"):
@@ -350,7 +341,7 @@ def history(ctx: Context, limit: int | None) -> None:
     for r in records:
         versions = " -> ".join(v for v in (r.get("from_version"), r.get("to_version")) if v)
         error = f"  {r['error']}" if r.get("error") else ""
-        click.echo(f"{r.get('time')}  {r.get('event'):<16} {r.get('result'):<7} {versions}{error}")
+        click.echo(f"{r.get('time')}  {r.get('event'):<16} {r.get('result'):<9} {versions}{error}")
 
 
 @cli.command()

@@ -41,6 +41,7 @@ class ErrorKind(StrEnum):
     INVALID_INPUT = "invalid_input"
     USAGE = "usage"
     INTERNAL = "internal"
+    CANCELLED = "cancelled"  # the user cancelled a download (`Updater.cancel()`): no failure
 
 
 class UpdateError(Exception):
@@ -132,6 +133,15 @@ class BusyError(UpdateError):
 
     def __init__(self, message: str) -> None:
         super().__init__(ErrorKind.BUSY, message)
+
+
+def cancelled(name: str, done: int, total: int) -> UpdateError:
+    """The error a download the user cancelled stops with (its partial file is kept)."""
+    return UpdateError(
+        ErrorKind.CANCELLED,
+        "the download was cancelled: the next download continues where it stopped",
+        detail=f"cancelled by the user after {done} of {total} bytes of {name}",
+    )
 
 
 def _chain(error: BaseException) -> str:

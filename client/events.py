@@ -2,19 +2,25 @@
 
 Fixed value sets are `StrEnum`s whose values are the JSON strings written to history and sent in
 events, so `kind == "installed"` keeps working for every caller. `Emitter` delivers events to
-the application's callbacks (never letting a broken callback break updating) and throttles
-download progress. Standard library only: this module is on the application's start-up path
+the application's callbacks (never letting a broken callback break updating), throttles
+download progress and stops a download the user cancelled at its next progress step (a
+download runs inside `Emitter.cancellable()`; `Emitter.cancel()` may be called from any
+thread). Standard library only: this module is on the application's start-up path
 (no dataclasses import either; the value types are small plain classes).
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from enum import StrEnum
 
+from client.errors import cancelled
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from typing import Any
 
 
@@ -93,6 +99,10 @@ class UpdateInfo(_Value):
         "download_bytes",  # bytes this client would download (patch chain or archive)
         "full_bytes",
         "withdrawn",  # why the publisher withdrew the running version ("" if it did not)
+        # [{"version", "notes", "published"}], newest first: every release visible on the
+        # channel after the running version up to this one (withdrawn ones left out); its
+        # first entry is always this version (`notes` repeats its notes)
+        "release_notes",
     )
 
 
@@ -144,6 +154,32 @@ class Emitter:
     def __init__(self, notify: Callable[[], bool]) -> None:
         self._callbacks: list[Callable[[Event], None]] = []
         self._notify = notify  # reads the `notifications` setting at each event
+        self._guard = threading.Lock()
+        self._downloads = 0  # cancellable downloads running now
+        self._cancel = threading.Event()
+
+    @contextlib.contextmanager
+    def cancellable(self) -> Iterator[None]:
+        """A download a `cancel()` stops: inside, every progress step checks for it."""
+        with self._guard:
+            if not self._downloads:
+                self._cancel.clear()  # a cancel before this download began is not for it
+            self._downloads += 1
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._downloads -= 1
+                if not self._downloads:
+                    self._cancel.clear()
+
+    def cancel(self) -> bool:
+        """Stop the download in progress at its next progress step (any thread). Returns
+        whether one was in progress; with none, nothing happens (no later download stops)."""
+        with self._guard:
+            if self._downloads:
+                self._cancel.set()
+            return bool(self._downloads)
 
     def subscribe(self, callback: Callable[[Event], None]) -> None:
         self._callbacks.append(callback)
@@ -161,10 +197,17 @@ class Emitter:
                 )
 
     def progress(self) -> Callable[[str, int, int], None]:
-        """A download progress callback sending at most ~10 events a second (and the last)."""
+        """A download progress callback sending at most ~10 events a second (and the last).
+
+        Inside `cancellable()`, a step after `cancel()` raises UpdateError(CANCELLED): the
+        transport keeps the partial file, so the next download resumes it. The last step
+        (done == total) never does: those bytes are all there, verifying them is cheaper than
+        fetching them again."""
         last = {"t": 0.0}
 
         def report(name: str, done: int, total: int) -> None:
+            if done < total and self._cancel.is_set():
+                raise cancelled(name, done, total)
             now = time.monotonic()
             if done >= total or now - last["t"] >= 0.1:
                 last["t"] = now

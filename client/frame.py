@@ -147,8 +147,10 @@ class Core:
             last_metadata=self._last_metadata,
             root_file=self.layout.metadata_dir / "root.json",
         )
+        # a download the user cancelled is no failure to worry about: history says so
+        result = "cancelled" if problem.kind == ErrorKind.CANCELLED else "failed"
         with contextlib.suppress(OSError):
-            self.record(action, result="failed", error=problem.message, kind=problem.kind, **record)
+            self.record(action, result=result, error=problem.message, kind=problem.kind, **record)
         self.events.emit(
             EventKind.ERROR,
             problem.message,

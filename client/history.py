@@ -3,8 +3,8 @@ passes MAX_BYTES (years of checks), so it cannot grow without bound.
 
 Append-only so a crash can at worst leave one torn last line, which `read` skips. Fields:
 time (ISO 8601 UTC), event, from_version, to_version, channel, bytes, duration (seconds),
-result ("ok" | "failed"; `verified`/`repaired` write "intact" | "damaged"), error (message or
-null), plus event-specific extras.
+result ("ok" | "failed" | "cancelled": a download the user cancelled; `verified`/`repaired`
+write "intact" | "damaged"), error (message or null), plus event-specific extras.
 
 Never through a link: the file is opened with O_NOFOLLOW | O_APPEND, and a link, a special
 file, a file with other hard links or one that other users can write (docs/security.md, local

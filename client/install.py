@@ -20,6 +20,10 @@ from client.extract import extract_tar
 from client.files import atomic_write_text, fsync_dir, remove_path
 from client.layout import BUNDLED_CONFIG, RELEASE_FILE, ROOT_FILE, Layout, State
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from client.settings import Settings
+
 UNLIMITED = 1 << 62  # setup from a local, trusted source: no signed size to hold it to
 
 
@@ -241,6 +245,7 @@ def setup(
         config = json.loads(bundled.read_text(encoding="utf-8")) if bundled.is_file() else {}
         config = {**config, **(settings_overrides or {})}
         settings = settings_mod.from_dict(config)  # raises SettingsError before anything moves
+        _check_entry_point(probe, source, _settings_in_force(layout, settings, settings_overrides))
         shutil.rmtree(probe)
     except settings_mod.SettingsError:
         raise  # already names the key and the value
@@ -252,10 +257,7 @@ def setup(
     place_version(layout, base, version, UNLIMITED, app)
     atomic_write_text(layout.metadata_dir / "root.json", root_json)
     if not layout.config_file.exists() or settings_overrides:
-        if layout.config_file.exists():  # keep the user's file, apply the overrides on top
-            settings = settings_mod.from_dict(
-                {**settings_mod.load(layout.config_file).to_dict(), **(settings_overrides or {})}
-            )
+        settings = _settings_in_force(layout, settings, settings_overrides)
         settings_mod.save(layout.config_file, settings)
     layout.write_state(State(app=app))
     switch_current(layout, version)  # last: until here the root is not "set up"
@@ -264,6 +266,34 @@ def setup(
     with contextlib.suppress(OSError):  # set up it is: a full history disk must not say otherwise
         history.append(layout.history_file, "setup", to_version=version, channel=release["channel"])
     return release
+
+
+def _settings_in_force(
+    layout: Layout, bundled: Settings, overrides: dict[str, Any] | None
+) -> Settings:
+    """The settings the install root will have after setup: a settings file already there is
+    kept (the overrides applied on top), else the bundle's settings with the overrides."""
+    from client import settings as settings_mod
+
+    if not layout.config_file.exists():
+        return bundled
+    kept = settings_mod.load(layout.config_file)
+    return settings_mod.from_dict({**kept.to_dict(), **overrides}) if overrides else kept
+
+
+def _check_entry_point(probe: Path, source: Path, settings: Settings) -> None:
+    """Refuse a bundle that could be installed but never started (client.entry_point)."""
+    from client.entry_point import entry_mode, entry_point_problem
+
+    entry = settings.entry_point
+    problem = entry_point_problem(entry, entry_mode(probe, entry), f"the bundle {source}")
+    if problem is not None:
+        raise InstallError(
+            f"{problem} (setting entry_point), so it could be installed but never started: "
+            "nothing was installed. Set up from a release archive of this application made "
+            "by a current repo-tools (which refuses such bundles), or give setup the "
+            "entry_point setting that names the file that starts it"
+        )
 
 
 def _read_root(path: Path) -> str:

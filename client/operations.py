@@ -3,7 +3,9 @@
 Each runs in the shared frame (`Core.operation`: lock, state, history, events) and returns a
 result value (`CheckResult`, `DownloadResult`, `InstallResult`) that says what happened, so a
 command line or a GUI formats results instead of listening for events or reading state.json.
-Decisions come from `client.planning` (pure); the network from `client.tuf_session`.
+Decisions come from `client.planning` (pure); the network from `client.tuf_session`. A
+download can be cancelled from another thread (`Emitter.cancel`): it stops at its next
+progress step and the next download resumes it.
 
 Trust: every listing comes from fully verified targets metadata, every downloaded byte is
 checked against signed length and hashes, and a patched tar against the signed tar_sha256
@@ -15,7 +17,14 @@ from __future__ import annotations
 import time
 
 from client.errors import ErrorKind, UpdateError
-from client.events import CheckResult, DownloadResult, EventKind, InstallResult, Method
+from client.events import (
+    CheckResult,
+    DownloadResult,
+    EventKind,
+    InstallResult,
+    Method,
+    UpdateInfo,
+)
 from client.frame import Core
 from client.layout import State
 from client.planning import Plan, no_update_message, plan_update, up_to_date_key
@@ -99,6 +108,14 @@ def _check_on(core: Core, session: Session, state: State) -> Plan:
     return plan
 
 
+def _remembered(info: UpdateInfo | None) -> dict[str, Any] | None:
+    """The update as state.json keeps it: without the accumulated release notes, whose size
+    the publisher decides (state.json stays small; the next check brings them again)."""
+    if info is None:
+        return None
+    return {k: v for k, v in info.to_dict().items() if k != "release_notes"}
+
+
 # -- the operations ----------------------------------------------------------------------------
 
 
@@ -109,7 +126,7 @@ def check(core: Core) -> CheckResult:
         try:
             online = core.online(lambda s, _: _check_on(core, s, state), full_refresh=False)
             plan: Plan = online.result
-            state.available = plan.info.to_dict() if plan.info else None
+            state.available = _remembered(plan.info)
         finally:
             state.last_check = time.time()
             state.check_jitter_seconds = _random_uniform(
@@ -147,7 +164,16 @@ def check(core: Core) -> CheckResult:
 
 
 def download(core: Core) -> DownloadResult:
-    """Check, then download and verify the chosen update (ready for `install`)."""
+    """Check, then download and verify the chosen update (ready for `install`).
+
+    `core.events.cancel()` (`Updater.cancel()`) stops it at its next progress step with
+    UpdateError(CANCELLED); the partial file stays for the next download to resume, and
+    history records the attempt as "cancelled"."""
+    with core.events.cancellable():
+        return _download(core)
+
+
+def _download(core: Core) -> DownloadResult:
     from client.assemble import build_tar
 
     with core.operation("downloaded") as op:
@@ -178,7 +204,7 @@ def download(core: Core) -> DownloadResult:
                 method=None, bytes=online.bytes, patch_fallback=None,
             )  # fmt: skip
         archive_info = plan.release.info
-        state.available = info.to_dict()
+        state.available = _remembered(info)
         state.downloaded = {
             "version": info.version,
             "tar": tar.name if tar is not None else None,

@@ -3,7 +3,8 @@
 Given the verified release catalog and what this install root knows (current version, channel,
 skipped versions, pin, rollout bucket, kept versions, whether the patch base is cached),
 `plan_update` says which release to move to, how (patch chain, full archive, or a switch back
-to a kept version) and why the running version was withdrawn. No I/O and no clock: the callers
+to a kept version), why the running version was withdrawn, and the release notes of every
+version between the running and the offered one. No I/O and no clock: the callers
 in `client.operations` read the inputs and act on the `Plan`. `client.selection` (and with
 it `packaging`) loads when a plan is made, not when the schedule imports this module.
 """
@@ -64,7 +65,12 @@ def plan_update(
     base_cached: bool,
 ) -> Plan:
     """The release to move to and how, from the verified catalog and local facts."""
-    from client.selection import choose_replacement, choose_update, plan_patch_chain
+    from client.selection import (
+        choose_replacement,
+        choose_update,
+        plan_patch_chain,
+        release_notes,
+    )
 
     release = choose_update(
         cat.releases.values(), current, channel, skipped, pinned, rollout_bucket
@@ -102,6 +108,7 @@ def plan_update(
         download_bytes=download_bytes,
         full_bytes=release.length,
         withdrawn=withdrawn,
+        release_notes=release_notes(cat.releases.values(), current, release, channel),
     )
     return Plan(release, chain, info, withdrawn)
 

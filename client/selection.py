@@ -121,6 +121,31 @@ def choose_update(
     return by_version[candidates[-1]]
 
 
+def release_notes(
+    releases: Iterable[Release], current: str, offered: Release, channel: str
+) -> list[dict[str, str]]:
+    """What changed between `current` and `offered`: {"version", "notes", "published"} of
+    every release the channel shows above `current` up to `offered`, newest first.
+
+    Withdrawn releases are left out (what they brought is not offered); releases skipped by
+    the user or not yet rolled out to this installation stay in (the offered version contains
+    their changes too). `offered` itself always comes first, also when it is not above
+    `current` (a pin or a withdrawal moving down), so the list is never empty."""
+    current_v = Version(current)
+    between = [
+        r
+        for r in releases
+        if current_v < r.version < offered.version
+        and visible_on(r.version, channel)
+        and not r.info.yanked
+    ]
+    ordered = [offered, *sorted(between, key=lambda r: r.version, reverse=True)]
+    return [
+        {"version": r.info.version, "notes": r.info.notes, "published": r.info.published}
+        for r in ordered
+    ]
+
+
 def choose_replacement(
     releases: Iterable[Release], current: str, channel: str, skipped: Iterable[str] = ()
 ) -> Release | None:

@@ -197,6 +197,12 @@ class Updater:
         """Check, then download and verify the update; None when there is nothing to get."""
         return self.download_result().update
 
+    def cancel(self) -> None:
+        """Stop the download in progress (from any thread): it ends at its next progress step
+        with UpdateError(CANCELLED), keeps its partial file for the next download to resume,
+        and history records it as cancelled. Does nothing when no download is running."""
+        self._core.events.cancel()
+
     def install_result(self) -> InstallResult:
         """Install the downloaded update (the running version keeps running)."""
         from client.operations import install

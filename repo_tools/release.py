@@ -20,6 +20,7 @@ from client.codec import CODEC_NAME, make_patch
 from client.formats import ArchiveInfo, PatchInfo, archive_name, channel_of, patch_name
 from client.layout import BUNDLED_CONFIG, RELEASE_FILE, ROOT_FILE
 from repo_tools import keys as keystore
+from repo_tools.bundle_entry import check_entry_point
 from repo_tools.bundle_rules import BundleInspection, inspect_bundle
 from repo_tools.catalog import Archives, released_archives
 from repo_tools.config import PublisherConfig, load_config
@@ -171,6 +172,8 @@ def _check_request(
         # bundle_exclude applied; links out, unreadable files, an empty folder, the keys or
         # repository folder and private key material refused, each with a clear error
         inspection = inspect_bundle(bundle, config.exclusion, keys, repo)
+        # the client's entry point must be in the archive and runnable, or setup refuses it
+        check_entry_point(bundle, inspection, config.client_settings)
     stored_keys = keystore.load_all(keys)
     for role in TOP_LEVEL_CHAIN:
         _require_keys(roles, role, stored_keys)

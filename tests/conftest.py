@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.display import start_xvfb, stop
 from tests.support.https_server import Hook, StaticServer, TestCA, make_test_ca
 from tests.support.install import Installed, install_root
 from tests.support.publisher import Published, Publisher
@@ -54,3 +55,14 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Published:
 def world(tmp_path: Path, published: Published, https_server, test_ca: TestCA) -> Iterator[World]:
     """A private copy of `published`, installed at 1.0.0, behind a server whose hook can lie."""
     yield World(tmp_path, published, https_server, test_ca.ca_file)
+
+
+@pytest.fixture
+def display() -> Iterator[str]:
+    """A fresh Xvfb (tests/support/display.py); its DISPLAY value. Skips without Xvfb, but
+    fails in CI."""
+    server, name = start_xvfb()
+    try:
+        yield name
+    finally:
+        stop(server)

@@ -459,7 +459,8 @@ def test_a_root_the_client_walked_to_is_kept_and_a_foreign_bundle_root_never_win
 def test_an_unreachable_server_is_one_sentence_with_the_details_kept(
     released: Any, https_server: Any, servers: int
 ) -> None:
-    from client.progress import UpdateView, reduce
+    from client.events import Event
+    from client.ui.view import Context, View, next_view
 
     down = [released.server] + [https_server(released.publisher.repo) for _ in range(servers - 1)]
     urls = [server.url for server in down]
@@ -477,7 +478,9 @@ def test_an_unreachable_server_is_one_sentence_with_the_details_kept(
     assert not [w for w in RAW_NETWORK_WORDS if w in error.message], error.message
     assert all(f"GET {u}/metadata/" in error.detail for u in urls), error.detail
     assert "Connection refused" in error.detail and "ConnectionRefusedError" not in error.message
-    assert reduce(UpdateView(), "error", error.message, {}).detail == error.message  # a GUI
+    shown = next_view(View(), Event("error", error.message, {"kind": error.kind}), Context())
+    assert shown.headline == "Could not reach the update server."  # a GUI: one sentence
+    assert shown.detail == error.message  # and the whole story behind Details
     result = run_cli(released.root, "--json", "check")
     assert result.returncode == 1 and lead in result.stderr
     assert not [w for w in RAW_NETWORK_WORDS if w in result.stderr], result  # for people

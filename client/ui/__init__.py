@@ -1,0 +1,1 @@
+"""The application side of updating: a toolkit-neutral controller and its adapters."""
