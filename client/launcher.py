@@ -3,8 +3,10 @@
 Rules:
 - Before the start, the health decision (client.health): count and watch a start of a freshly
   installed version, or roll back one that failed on `failed_starts_before_rollback` starts in
-  a row; after such a rollback, one plain line on stderr names the version that failed and the
-  one now running, and that one is started.
+  a row. `launch` sees a failed start at once, so the start that makes it fail that often is
+  followed at once by the rollback. After a rollback, one plain line on stderr names the
+  version that failed and the one now running, and that one is started (its exit code is
+  then `launch`'s).
 - The child gets `UPDATE_CLIENT_STARTUP_DONE` so its own `Updater.start()` does not count the
   start again. The start is good when the child is still running `healthy_after_seconds`
   later, or exits with code 0; a non-zero exit or a death by a signal before that is a failed
@@ -31,7 +33,7 @@ from typing import Any
 
 from client.errors import BusyError, UpdateError
 from client.health import StartupDecision, rollback_line
-from client.rollback import STARTUP_DONE_ENV, finish_start
+from client.rollback import STARTUP_DONE_ENV, finish_start, rollback_if_failed
 from client.updater import Updater
 
 _RETRY_SECONDS = 5.0  # the install root's lock was busy: judge the start again this much later
@@ -48,11 +50,36 @@ def launch(updater: Updater, args: Sequence[str], say: Callable[[str], None]) ->
         say(f"warning: {error.message}; starting the application unwatched")
         decision = StartupDecision.OK
     if decision == StartupDecision.ROLLBACK:
-        notice = updater.rollback_notice()
-        if notice:
-            say(rollback_line(layout.read_state().app, notice))
-    current = layout.current_version() or ""
-    updater.running_version = current
+        _tell_rollback(updater, say)
+    code = _run_watched(updater, args, decision == StartupDecision.TRIAL, say)
+    if code != 0 and _rolled_back_now(updater, say):  # that failed start was one too many
+        updater.running_version = layout.current_version()
+        code = _run_watched(updater, args, False, say)
+    return _pass_through(code)
+
+
+def _tell_rollback(updater: Updater, say: Callable[[str], None]) -> None:
+    notice = updater.rollback_notice()
+    if notice:
+        say(rollback_line(updater.layout.read_state().app, notice))
+
+
+def _rolled_back_now(updater: Updater, say: Callable[[str], None]) -> bool:
+    try:
+        rolled_back = rollback_if_failed(updater._core)
+    except UpdateError as error:  # e.g. busy: the next start rolls back instead
+        say(f"warning: {error.message}")
+        return False
+    if rolled_back:
+        _tell_rollback(updater, say)
+    return rolled_back
+
+
+def _run_watched(
+    updater: Updater, args: Sequence[str], watching: bool, say: Callable[[str], None]
+) -> int:
+    """Start the current version as a child, judge its start, return its exit code."""
+    current = updater.layout.current_version() or ""
     argv = updater.entry_argv()
     sys.stdout.flush()
     child = subprocess.Popen([*argv, *args], env={**os.environ, STARTUP_DONE_ENV: current})
@@ -61,7 +88,6 @@ def launch(updater: Updater, args: Sequence[str], say: Callable[[str], None]) ->
     # our own open start (TRIAL) is judged when it has lived long enough; later starts the
     # child makes itself (an exec restart into a newer version) are judged by exit code
     due = time.monotonic() + updater.settings.healthy_after_seconds
-    watching = decision == StartupDecision.TRIAL
     while True:
         try:
             timeout = max(0.0, due - time.monotonic()) if watching else None
@@ -74,7 +100,7 @@ def launch(updater: Updater, args: Sequence[str], say: Callable[[str], None]) ->
         if _judge(updater, owners, code, bool(stopped), say):
             break
         time.sleep(_RETRY_SECONDS)
-    return _pass_through(code)
+    return code
 
 
 def _judge(

@@ -308,11 +308,32 @@ def apply_startup_decision(core: Core, pid: int | None = None) -> StartupDecisio
             failed_starts=failures,
         )
     if decision == StartupDecision.ROLLBACK and core.settings.rollback_enabled:
-        reason = rollback_reason(
-            str(pending.get("version")), failures, core.settings.healthy_after_seconds
-        )
-        rollback(core, pending.get("previous"), reason=reason, automatic=True)
+        _health_rollback(core, pending, failures)
     return decision
+
+
+def _health_rollback(core: Core, pending: dict[str, Any], failures: int) -> None:
+    reason = rollback_reason(
+        str(pending.get("version")), failures, core.settings.healthy_after_seconds
+    )
+    rollback(core, pending.get("previous"), reason=reason, automatic=True)
+
+
+def rollback_if_failed(core: Core) -> bool:
+    """Right after a start was judged failed (by `launch`): roll back now if the version has
+    failed `failed_starts_before_rollback` starts in a row. True if it rolled back."""
+    if not core.settings.rollback_enabled:
+        return False
+    state = core.layout.read_state()
+    pending = state.pending
+    if not pending or open_start(pending) is not None:
+        return False  # nothing pending, or a start still open (judged at the next start)
+    limit = core.settings.failed_starts_before_rollback
+    current = core.layout.current_version()
+    if startup_decision(state, current, None, limit, _alive) != StartupDecision.ROLLBACK:
+        return False
+    _health_rollback(core, pending, failed_starts(pending, _alive))
+    return True
 
 
 def rollback_notice(core: Core) -> dict[str, Any] | None:
