@@ -49,10 +49,11 @@ class FirstRun:
 
 
 def running_file() -> Path:
-    """The program this process runs: the frozen executable, else the main script."""
+    """The program this process runs: the frozen executable (also when started through a link
+    or PATH), else the main script."""
     if getattr(sys, "frozen", False):
         return Path(sys.executable).resolve()
-    return Path(sys.argv[0] or ".").resolve()
+    return Path(sys.argv[0] if sys.argv and sys.argv[0] else ".").resolve()
 
 
 def running_bundle(start: Path | None = None) -> Path | None:

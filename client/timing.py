@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from client.words import duration_text
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -103,17 +105,6 @@ def next_opening(window: tuple[int, int], now: float) -> float:
     return opening.timestamp()
 
 
-def about(seconds: float) -> str:
-    """A rough duration for people: "about 40 min", "about 3 hours", "less than a minute"."""
-    minutes = round(seconds / 60)
-    if minutes < 1:
-        return "less than a minute"
-    if minutes < 60:
-        return f"about {minutes} min"
-    hours = round(seconds / 3600)
-    return "about 1 hour" if hours == 1 else f"about {hours} hours"
-
-
 def install_timing(busy: bool, window_text: str | None, now: float) -> InstallTiming:
     """Whether an automatic install may happen at `now` given busy/idle and the window."""
     if window_text is not None:
@@ -127,7 +118,7 @@ def install_timing(busy: bool, window_text: str | None, now: float) -> InstallTi
             idle = ", when the application is idle" if busy else ""
             message = (
                 f"The update will be installed between {start} and {end} "
-                f"(in {about(opens - now)}){idle}."
+                f"(in {duration_text(opens - now)}){idle}."
             )
             return InstallTiming(False, Reason.WINDOW, opens, message)
     if busy:

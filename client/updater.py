@@ -33,6 +33,7 @@ from client.events import (
     InstallResult,
     UpdateInfo,
 )
+from client.firstrun import running_file
 from client.frame import Core
 from client.layout import Layout, StartupDecision
 from client.planning import next_check_time
@@ -48,8 +49,8 @@ if TYPE_CHECKING:
 def _guess_install_root() -> Path:
     """The install root of the running app: <root>/versions/<v>/... or the working folder."""
     try:
-        here = Path(sys.argv[0]).resolve()
-    except (IndexError, OSError):
+        here = running_file()
+    except OSError:
         return Path.cwd()
     for parent in here.parents:
         if parent.parent.name == "versions":
@@ -60,11 +61,11 @@ def _guess_install_root() -> Path:
 def _running_version(layout: Layout) -> str | None:
     """The version this process runs from (its script inside versions/), else `current`."""
     try:
-        here = Path(sys.argv[0]).resolve()
+        here = running_file()
         versions = layout.versions.resolve()
         if here.is_relative_to(versions):
             return here.relative_to(versions).parts[0]
-    except (IndexError, OSError, ValueError):
+    except (OSError, ValueError):
         pass
     return layout.current_version()
 

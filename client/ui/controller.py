@@ -84,6 +84,9 @@ class UpdateController:
         self.prefs = Prefs.load(updater.layout.root)
         self.view = self._refresh(View())
         updater.on_event(lambda event: self._schedule(lambda: self._on_event(event)))
+        # auto_restart: the updater asks on its thread once an automatic install is done and
+        # the app is idle; the restart then runs on the GUI thread, the app saving first
+        updater.on_restart_request(lambda: self._schedule(self._restart))
 
     # -- what adapters call ----------------------------------------------------------------------
 
@@ -104,7 +107,7 @@ class UpdateController:
         self.prefs.launches += 1
         self.prefs.save()
         self.updater.start()
-        notice = _call(self.updater, "rollback_notice", None)
+        notice = self.updater.rollback_notice()
         if notice:
             self._notice = notice
             self._show(
@@ -174,7 +177,7 @@ class UpdateController:
             version = view.version
             self._show(visible=False, phase=Phase.IDLE, version=None, notes=())
             if version:
-                self._work(lambda: _call(up, "skip_version", None, version), quiet=True)
+                self._work(lambda: up.skip_version(version), quiet=True)
         elif action == Action.LATER:
             if view.version:
                 self.prefs.remind_later(view.version, self._clock())
@@ -274,7 +277,7 @@ class UpdateController:
             from datetime import datetime
 
             next_check = when_text(max(datetime.fromisoformat(due).timestamp(), now), now)
-        timing = _call(up, "install_timing", None) if kind in _SAYS_WHEN else None
+        timing = up.install_timing() if kind in _SAYS_WHEN else None
         return Context(
             manual=self._manual > 0,
             reminded_version=self.prefs.reminded_version(now),
@@ -327,7 +330,7 @@ class UpdateController:
     def _dismiss(self) -> None:
         if self._notice is not None:
             self._notice = None
-            self._work(lambda: _call(self.updater, "acknowledge_rollback_notice", None), quiet=True)
+            self._work(self.updater.acknowledge_rollback_notice, quiet=True)
         phase = self.view.phase
         if phase in (Phase.UP_TO_DATE, Phase.ERROR, Phase.CHECKING):
             phase = Phase.IDLE
@@ -391,11 +394,11 @@ class UpdateController:
     def _restart(self) -> None:
         """Let the app save, then replace the process with the current version (GUI thread).
         While the app is busy (an order in flight), wait for it to be idle first."""
-        if _call(self.updater, "is_busy", False):
+        if self.updater.is_busy:
             self._show(headline="Restarting as soon as the application is idle.", actions=())
 
             def wait() -> None:
-                while _call(self.updater, "is_busy", False):
+                while self.updater.is_busy:
                     time.sleep(0.2)
                 self._schedule(self._restart)
 
@@ -424,11 +427,3 @@ def _field_message(key: str, errors: list[str]) -> str:
         if text.startswith(prefix):
             text = text[len(prefix) :]
     return f"{field_label(key)}: {text}" if text else field_label(key)
-
-
-def _call(updater: Any, name: str, default: Any, *args: Any) -> Any:
-    """TEMPORARY while the health and words branches are merged: call updater.name."""
-    member = getattr(updater, name, None)
-    if member is None:
-        return default
-    return member(*args) if callable(member) else member

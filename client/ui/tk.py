@@ -118,11 +118,6 @@ class TkUpdateUI:
         for sequence in ("<FocusIn>", "<FocusOut>", "<Map>", "<Unmap>"):
             root.bind(sequence, lambda _e: root.after_idle(self._focus_changed), add="+")
         self.controller.subscribe(self._render)
-        # auto_restart: the updater asks (on its thread) once an automatic install is done and
-        # the app is idle; Restart Now lets the app save first (before_restart)
-        request = getattr(updater, "on_restart_request", None)
-        if request is not None:
-            request(lambda: self.schedule(lambda: self.controller.perform(Action.RESTART)))
         self._after = root.after(30, self._drain)
 
     # -- what the application calls ------------------------------------------------------------
