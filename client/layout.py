@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
-import re
 from pathlib import Path
 
 from client.files import (
@@ -35,6 +33,7 @@ from client.files import (
 )
 from client.health import StartupDecision, decide
 from client.settings import CONFIG_FILE_NAME
+from client.state import MAX_STATE_BYTES, STATE_FIELDS, State, is_file_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,192 +47,7 @@ RELEASE_FILE = Path(BUNDLE_INFO_DIR, "release.json")  # {"app", "version", "chan
 ROOT_FILE = Path(BUNDLE_INFO_DIR, "root.json")  # the repository's root at release time
 BUNDLED_CONFIG = Path(BUNDLE_INFO_DIR, "updater_config.json")  # optional publisher settings
 
-MAX_STATE_BYTES = 1 << 20  # state.json is a few hundred bytes
 _MAX_RELEASE_BYTES = 64 << 10
-
-# -- what each state field may hold (anything else is damage, never used) -------------------
-
-# a canonical PEP 440 version as the client writes it (str(Version(...))), without packaging
-_VERSION = re.compile(
-    r"^(\d+!)?\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?(\+[a-z0-9]+(\.[a-z0-9]+)*)?$"
-)
-# a name used in file names (app names, cached tars): no separators, no leading dot
-_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,199}$")
-_METHODS = ("patch", "full", "kept")
-
-
-def _version(v: Any, empty: bool = False) -> bool:
-    return (empty and v in (None, "")) or (
-        isinstance(v, str) and len(v) <= 64 and bool(_VERSION.match(v))
-    )
-
-
-def _name(v: Any) -> bool:
-    return isinstance(v, str) and bool(_FILE_NAME.match(v)) and ".." not in v
-
-
-def _number(v: Any, high: float) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= high
-
-
-def _count(v: Any, high: int) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= high
-
-
-def _downloaded(v: dict[str, Any]) -> bool:
-    if not _version(v.get("version")) or v.get("method") not in (*_METHODS, None):
-        return False  # no method: a full archive (operations.install)
-    if v.get("method") == "kept" and v.get("tar") is None:
-        return True  # a switch back: nothing was downloaded
-    digest = v.get("tar_sha256")
-    return (
-        _name(v.get("tar"))
-        and isinstance(digest, str)
-        and bool(re.fullmatch(r"[0-9a-f]{64}", digest))
-        and _count(v.get("unpacked_size"), 1 << 62)
-    )
-
-
-def _pending(v: dict[str, Any]) -> bool:
-    start = v.get("open")
-    return (
-        _version(v.get("version"))
-        and _version(v.get("previous"), empty=True)
-        and _count(v.get("starts", 0), 1 << 30)
-        and _count(v.get("failed", 0), 1000)
-        and (
-            start is None
-            or (
-                isinstance(start, dict)
-                and (start.get("pid") is None or _count(start.get("pid"), 1 << 32))
-                and (start.get("time") is None or _number(start.get("time"), 2.0**33))
-            )
-        )
-    )
-
-
-def _notice(v: dict[str, Any]) -> bool:
-    return (
-        _version(v.get("failed_version"))
-        and _version(v.get("version"))
-        and isinstance(v.get("reason"), str)
-        and len(v["reason"]) <= 1000
-        and _number(v.get("time"), 2.0**33)
-    )
-
-
-def _optional(check: Callable[[dict[str, Any]], bool]) -> Callable[[Any], bool]:
-    return lambda v: v is None or (isinstance(v, dict) and check(v))
-
-
-# field: (default, what it may hold, what that is in words)
-_FIELDS: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
-    "app": ("", _name, "an application name"),
-    "previous": (None, lambda v: _version(v, empty=True), "a version or null"),
-    # installed, no good start yet (client.health): {"version", "previous", "starts",
-    # "failed", "open"}; an older client's record has only the first three
-    "pending": (
-        None,
-        _optional(_pending),
-        '{"version", "previous", "starts", "failed", "open"} or null',
-    ),
-    # the last automatic (health) rollback the user has not acknowledged
-    "rollback_notice": (
-        None,
-        _optional(_notice),
-        '{"failed_version", "version", "reason", "time"} or null',
-    ),
-    # rolled back from: not offered again (a newer release is)
-    "skipped": (
-        [],
-        lambda v: isinstance(v, list) and len(v) <= 1000 and all(map(_version, v)),
-        "a list of versions",
-    ),
-    "pinned": (None, lambda v: v is None or _version(v), "a version or null"),
-    "last_check": (None, lambda v: v is None or _number(v, 2.0**33), "epoch seconds or null"),
-    "check_jitter_seconds": (0.0, lambda v: _number(v, 86400), "seconds, 0 to 86400"),
-    # last update found: UpdateInfo as a dict
-    "available": (
-        None,
-        _optional(
-            lambda v: (
-                _version(v.get("version"))
-                and v.get("method") in _METHODS
-                and isinstance(v.get("withdrawn", ""), str)
-            )
-        ),
-        "an update (version, method) or null",
-    ),
-    # verified tar ready to install: {"version", "tar", "tar_sha256", "unpacked_size", "method"}
-    "downloaded": (None, _optional(_downloaded), "a verified download or null"),
-    # 0-99, drawn once per install root: staged rollouts
-    "rollout_bucket": (None, lambda v: v is None or _count(v, 99), "an integer 0-99 or null"),
-    # last check that found nothing: {"key": what the answer depended on, "until": expiry}
-    "up_to_date": (
-        None,
-        _optional(
-            lambda v: (
-                isinstance(v.get("key"), list)
-                and _number(v.get("until"), math.inf)
-                and isinstance(v.get("withdrawn", ""), str)
-            )
-        ),
-        '{"key", "until"} or null',
-    ),
-}
-_STATE_DEFAULTS: dict[str, Any] = {key: rule[0] for key, rule in _FIELDS.items()}
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= 80 else text[:75] + " ..."
-
-
-class State:
-    """The contents of state.json (a plain class: no dataclasses import at start-up)."""
-
-    app: str
-    previous: str | None
-    pending: dict[str, Any] | None
-    skipped: list[str]
-    pinned: str | None
-    last_check: float | None
-    check_jitter_seconds: float
-    available: dict[str, Any] | None
-    downloaded: dict[str, Any] | None
-    rollout_bucket: int | None
-    up_to_date: dict[str, Any] | None
-    rollback_notice: dict[str, Any] | None
-
-    def __init__(self, **values: Any) -> None:
-        for key, default in _STATE_DEFAULTS.items():
-            setattr(self, key, json.loads(json.dumps(values.get(key, default))))
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> State:
-        """The valid fields of `data` (every other one at its default); see `parse`."""
-        return cls.parse(data)[0]
-
-    @classmethod
-    def parse(cls, data: dict[str, Any]) -> tuple[State, dict[str, str]]:
-        """A State from the fields of `data` that hold what they may, and {field: problem} for
-        those that do not (left at their default). Unknown keys are ignored."""
-        values, problems = {}, {}
-        for key, (_, allowed, expected) in _FIELDS.items():
-            if key not in data:
-                continue
-            if allowed(data[key]):
-                values[key] = data[key]
-            else:
-                problems[key] = f"{key}: {_show(data[key])} is not {expected}"
-        return cls(**values), problems
-
-    def to_dict(self) -> dict[str, Any]:
-        return {key: getattr(self, key) for key in _STATE_DEFAULTS}
-
-    def __repr__(self) -> str:
-        return f"State({self.to_dict()!r})"
-
 
 # what this process already reported (log + history), so a warning is not repeated each read
 _REPORTED: set[tuple[str, str]] = set()
@@ -325,7 +139,7 @@ class Layout:
         except (OSError, ValueError):
             return None
         app = data.get("app") if isinstance(data, dict) else None
-        return app if _name(app) else None
+        return app if is_file_name(app) else None
 
     def app_name(self, current: str | None = None) -> str | None:
         """The application this root holds: the current bundle's, else any kept bundle's, else
@@ -342,7 +156,7 @@ class Layout:
         except (OSError, ValueError):
             return None
         app = data.get("app") if isinstance(data, dict) else None
-        return app if _name(app) else None
+        return app if is_file_name(app) else None
 
     # -- state -----------------------------------------------------------------------------
 
@@ -377,11 +191,11 @@ class Layout:
         if current is None:  # not set up (or setup under way): nothing to rebuild from
             return state
         app = self.app_name(current) if whole else self.bundle_app(current)
-        if app and _name(state.app) and app != state.app:
+        if app and is_file_name(state.app) and app != state.app:
             problems.append(f"{self.state_file}: app {state.app!r}, but the bundle is {app!r}")
         state.app = app or state.app
         if problems or whole:
-            lost = set(_STATE_DEFAULTS) if whole else set(damaged)
+            lost = set(STATE_FIELDS) if whole else set(damaged)
             self._repair(state, current, problems, inode, lost)
         self.report_warnings()
         return state

@@ -115,6 +115,9 @@ class Field:
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
 
+    def state(self) -> dict:  # type: ignore[type-arg]
+        return json.loads((self.root / "state.json").read_text())
+
     def run(self, *args: str) -> list[str]:
         """The current version's app; its output lines (it must exit 0 without a traceback)."""
         done = subprocess.run(
@@ -140,15 +143,17 @@ def test_a_newer_client_takes_over_and_an_older_one_reads_it_back(field: Field) 
     # the new client starts in what the old one wrote, checks and confirms
     assert field.run("check") == ["result None", "app 1.1.0 client new own"]
     assert field.run("history")[-1] == "app 1.1.0 client new own"
+    assert field.state()["format"] == 2  # the new client says which format it wrote
 
     # back to the old version (and client): it reads what the new client wrote
     assert field.run("rollback") == ["result 1.0.0", "app 1.1.0 client new own"]
     assert field.run("check") == ["result None", "app 1.0.0 client old own"]  # 1.1.0 skipped
     assert field.run("history")[-1] == "app 1.0.0 client old own"
+    assert "format" not in field.state()  # the old client wrote last: format 1, read as such
 
     # and the old client still updates, into a newer new-client release
     field.release("1.2.0", "new")
     assert field.run("update") == ["result 1.2.0", "app 1.0.0 client old own"]
     assert field.run("check") == ["result None", "app 1.2.0 client new own"]
-    state = json.loads((field.root / "state.json").read_text())
-    assert state["app"] == "demo" and not state.get("pending")
+    state = field.state()
+    assert state["app"] == "demo" and not state.get("pending") and state["format"] == 2
