@@ -77,6 +77,18 @@ DEFAULTS: dict[str, Any] = {
     "auto_restart": False,
 }
 KEYS = tuple(DEFAULTS)
+# The settings file's format (docs/decisions.md, "On-disk formats"): a file says the lowest
+# format that can read it, in "format", only when it holds a key older clients do not know.
+# Clients before format 2 refuse unknown keys, "format" included; so keys at their default
+# are never written, and a newer client's keys are ignored (not refused) in a file whose
+# format is above this client's.
+SETTINGS_FORMAT = 2
+_SINCE_FORMAT = {
+    "healthy_after_seconds": 2,
+    "failed_starts_before_rollback": 2,
+    "install_window": 2,
+    "auto_restart": 2,
+}
 
 
 class Settings:
@@ -359,10 +371,33 @@ def load(path: Path) -> Settings:
         raise SettingsError([f"the file {error.reason}"], path) from None
     except OSError as error:
         raise SettingsError([f"cannot read settings file: {error.strerror}"], path) from None
+    data = _readable_part(data)
     errors = validate(data, folder)
     if errors:
         raise SettingsError(errors, path)
     return _made(data, folder)  # validated just above, with the file named in the error
+
+
+def _format_of(data: Any) -> int | None:
+    """The file's "format" (1 when absent), None when it is not a format number."""
+    written = data.get("format", 1) if isinstance(data, dict) else 1
+    if isinstance(written, int) and not isinstance(written, bool) and 1 <= written <= 1000:
+        return written
+    return None
+
+
+def _readable_part(data: Any) -> Any:
+    """What this client reads of a file: without "format", and without a newer client's keys
+    when the file's format is above this client's (they are that client's, not typos)."""
+    if not isinstance(data, dict) or "format" not in data:
+        return data
+    written = _format_of(data)
+    if written is None:
+        return {**data, "format": data["format"]}  # validation names it
+    rest = {k: v for k, v in data.items() if k != "format"}
+    if written > SETTINGS_FORMAT:
+        rest = {k: v for k, v in rest.items() if k in KEYS}
+    return rest
 
 
 def parse_cli_value(key: str, text: str) -> Any:
@@ -384,5 +419,27 @@ def with_value(settings: Settings, key: str, value: Any) -> Settings:
 
 
 def save(path: Path, settings: Settings) -> None:
-    """Write atomically (temp file in the same folder, fsync, rename over): never half a file."""
-    atomic_write_text(Path(path), json.dumps(settings.to_dict(), indent=2, sort_keys=True) + "\n")
+    """Write atomically (temp file in the same folder, fsync, rename over): never half a file.
+
+    Only values that differ from the defaults are written (so an older client reads the file
+    unless the user chose a setting it does not know), with the "format" such a setting needs;
+    a newer client's keys in the file being replaced are kept."""
+    path = Path(path)
+    data = {k: v for k, v in settings.to_dict().items() if v != DEFAULTS[k]}
+    newer, newer_format = _newer_part(path)
+    needed = max([_SINCE_FORMAT.get(key, 1) for key in data] + [newer_format])
+    if needed > 1:
+        data["format"] = needed
+    atomic_write_text(path, json.dumps({**newer, **data}, indent=2, sort_keys=True) + "\n")
+
+
+def _newer_part(path: Path) -> tuple[dict[str, Any], int]:
+    """The keys of a newer client in the file at `path` (and its format), kept by `save`."""
+    try:
+        data = parse_json_bytes(path, read_local_bytes(path, MAX_SETTINGS_BYTES, True))
+    except (OSError, LocalFileError, ValueError):
+        return {}, 1
+    written = _format_of(data)
+    if not isinstance(data, dict) or written is None or written <= SETTINGS_FORMAT:
+        return {}, 1
+    return {k: v for k, v in data.items() if k not in KEYS and k != "format"}, written

@@ -54,3 +54,41 @@ def test_too_many_unknown_fields_are_dropped_as_damage() -> None:
     assert state.unknown == {} and "unknown" in problems
     kept, fine = State.parse({"app": "demo", **dict(list(flood.items())[:3])})
     assert fine == {} and len(kept.unknown) == 3
+
+
+# -- updater_config.json ---------------------------------------------------------------------
+
+
+def test_settings_files_hold_only_what_differs_and_older_clients_can_read_them(
+    tmp_path,
+) -> None:
+    from client.settings import Settings, load, save, with_value
+
+    path = tmp_path / "updater_config.json"
+    save(path, with_value(Settings(), "check_interval_hours", 12))
+    assert json.loads(path.read_text()) == {"check_interval_hours": 12}  # no format: any client
+    save(path, with_value(load(path), "install_window", "02:00-05:00"))
+    data = json.loads(path.read_text())
+    assert data == {"check_interval_hours": 12, "install_window": "02:00-05:00", "format": 2}
+    assert load(path).install_window == "02:00-05:00"
+
+
+def test_a_newer_clients_settings_are_ignored_and_kept_but_typos_are_refused(tmp_path) -> None:
+    import pytest
+
+    from client.settings import SettingsError, load, save, with_value
+
+    path = tmp_path / "updater_config.json"
+    path.write_text(json.dumps({"format": 3, "auto_check": False, "delta_store": "chunks"}))
+    settings = load(path)  # a format-3 client's key: not this client's business
+    assert settings.auto_check is False
+    save(path, with_value(settings, "check_interval_hours", 2))
+    assert json.loads(path.read_text()) == {
+        "format": 3, "auto_check": False, "delta_store": "chunks", "check_interval_hours": 2,
+    }  # fmt: skip
+    path.write_text(json.dumps({"format": 2, "auto_chek": False}))  # ours: a typo
+    with pytest.raises(SettingsError, match="unknown key 'auto_chek'"):
+        load(path)
+    path.write_text(json.dumps({"auto_chek": False}))
+    with pytest.raises(SettingsError, match="unknown key 'auto_chek'"):
+        load(path)
