@@ -49,6 +49,9 @@ elif command == "check":
     print("result", info.version if info else None)
 elif command == "history":
     print("result", len(updater.history()))
+elif command == "set":
+    updater.set_setting(sys.argv[2], json.loads(sys.argv[3]))
+    print("result", getattr(updater.settings, sys.argv[2]))
 updater.confirm_healthy()
 print("app", version, "client", marker, "own" if own else "NOT OWN")
 """
@@ -144,12 +147,16 @@ def test_a_newer_client_takes_over_and_an_older_one_reads_it_back(field: Field) 
     assert field.run("check") == ["result None", "app 1.1.0 client new own"]
     assert field.run("history")[-1] == "app 1.1.0 client new own"
     assert field.state()["format"] == 2  # the new client says which format it wrote
+    # a setting changed by the new client stays readable by the old one
+    assert field.run("set", "check_interval_hours", "12")[0] == "result 12"
 
     # back to the old version (and client): it reads what the new client wrote
     assert field.run("rollback") == ["result 1.0.0", "app 1.1.0 client new own"]
     assert field.run("check") == ["result None", "app 1.0.0 client old own"]  # 1.1.0 skipped
     assert field.run("history")[-1] == "app 1.0.0 client old own"
     assert "format" not in field.state()  # the old client wrote last: format 1, read as such
+    settings = json.loads((field.root / "updater_config.json").read_text())
+    assert settings["check_interval_hours"] == 12 and "format" not in settings
 
     # and the old client still updates, into a newer new-client release
     field.release("1.2.0", "new")
