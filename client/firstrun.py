@@ -24,7 +24,10 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 RELEASE_FILE = Path(".update") / "release.json"
 
