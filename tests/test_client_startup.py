@@ -8,6 +8,7 @@ import sys
 
 HEAVY = {"tuf", "requests", "securesystemslib", "cryptography", "hdiffpatch", "tufup", "click"}
 HEAVY |= {"urllib3", "filelock", "packaging", "tqdm", "logging", "dataclasses", "tempfile"}
+HEAVY |= {"typing", "asyncio", "tkinter", "PySide6", "PyQt6", "desktop_notifier", "platformdirs"}
 
 PROBE = """
 import json, sys, time
