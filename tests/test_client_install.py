@@ -23,6 +23,7 @@ from client.extract import UnsafeArchiveError
 from client.history import append, read
 from client.install import InstallError, place_version, prune_versions, setup
 from client.layout import Layout
+from client.settings import load
 from tests.support.bundles import write_app
 from tests.support.install import run_client
 
@@ -74,7 +75,9 @@ def test_setup_from_folder_creates_the_layout(root: Layout) -> None:
     assert (root.metadata_dir / "root.json").read_text() == ROOT_JSON
     assert root.base_tar("demo", "1.0.0").is_file()  # the patch base
     assert root.read_state().app == "demo"
-    assert json.loads(root.config_file.read_text())["max_backups"] == 5
+    saved = json.loads(root.config_file.read_text())  # what differs from the defaults only
+    assert saved == {"backup_paths": [str(root.root.parent / "data")]}
+    assert load(root.config_file).max_backups == 5
     with pytest.raises(InstallError, match="already set up"):
         setup(root, root.version_dir("1.0.0"))
 
