@@ -33,9 +33,11 @@ demo: $(STAMP)
 demo-gui: $(STAMP)
 	$(BIN)/python examples/demo_gui.py
 
-# BUMP= (empty) with CHANNEL=stable promotes the newest pre-release; VERSION=x.y.z is explicit
+# BUMP= (empty) with CHANNEL=stable promotes the newest pre-release; VERSION=x.y.z is explicit.
+# The build_command of repo-tools.json runs with this environment first on PATH (pyinstaller);
+# the frozen windowed demo: REPO=.frozen/repository KEYS=.frozen/keys (docs/shipping.md)
 release: $(STAMP)
-	$(BIN)/repo-tools --repo $(REPO) --keys $(KEYS) release $(if $(VERSION),--version $(VERSION),$(if $(BUMP),--bump $(BUMP))) \
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/repo-tools --repo $(REPO) --keys $(KEYS) release $(if $(VERSION),--version $(VERSION),$(if $(BUMP),--bump $(BUMP))) \
 		--channel $(CHANNEL) $(if $(NOTES),--notes "$(NOTES)") $(if $(BUNDLE),--bundle $(BUNDLE)) \
 		$(if $(DRY_RUN),--dry-run) --demo-keys-ok
 

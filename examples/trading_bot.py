@@ -1,6 +1,7 @@
 """A windowed stand-in for the trading bot: a ticking price, orders, and the Update menu.
 
     python examples/trading_bot.py --install-root DIR   (or, installed: versions/<v>/app.py)
+    trading-bot                                          (frozen: PyInstaller onedir)
 
 It embeds the update client exactly as docs/gui.md tells applications to: an `Updater` from
 the install root's settings, `TkUpdateUI` for the Update menu and the notice banner, and
@@ -8,6 +9,11 @@ the install root's settings, `TkUpdateUI` for the Update menu and the notice ban
 running counts as good). "Place order" marks the updater busy while the fake order is in
 flight, so no automatic install or restart happens in the middle of it. `make demo-gui`
 releases it and lets a person watch an update arrive.
+
+Frozen (docs/shipping.md, "The demo, frozen"), main calls `first_run` first thing: an
+unpacked archive sets up its install root in the per-user data folder, with a launcher and a
+desktop entry, and restarts from there. From source and under `make demo-gui`, first_run finds
+nothing to do. For tests of the frozen build only: TRADING_BOT_UI_STEPS (examples/bot_steps.py).
 """
 
 from __future__ import annotations
@@ -15,14 +21,18 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import tkinter as tk
+from collections.abc import Callable
 from pathlib import Path
 from tkinter import ttk
 
 from client import Updater
 from client.ui.tk import TkUpdateUI
 
-HERE = Path(__file__).resolve().parent
+FROZEN = bool(getattr(sys, "frozen", False))
+HERE = Path(sys.executable if FROZEN else __file__).resolve().parent  # the bundle folder
+APP = "trading-bot"  # the app name of its repository, and the frozen executable's name
 ORDER_SECONDS = 3.0
 
 
@@ -116,15 +126,35 @@ class TradingBot:
 
 
 def main() -> None:
+    from client.firstrun import Start, first_run
+
+    # an unpacked copy sets up its install root and restarts from it (this call then does not
+    # return); already installed, or run from source, it returns at once
+    started = first_run(APP, desktop_name="Trading Bot")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--install-root", help="default: the install root this copy runs from")
     args, _ = parser.parse_known_args()
-    updater = Updater.from_config(install_root=args.install_root)
+    installed = started.install_root if started.start == Start.INSTALLED else None
+    updater = Updater.from_config(install_root=args.install_root or installed)
     root = tk.Tk()
     bot = TradingBot(root, updater)
     root.after_idle(bot.ui.start)  # once the window is up
+    failed = ui_steps(bot)
     root.mainloop()
     bot.ui.stop()
+    if failed():
+        sys.exit(3)
+
+
+def ui_steps(bot: TradingBot) -> Callable[[], bool]:
+    """Tests of the frozen build only: the steps TRADING_BOT_UI_STEPS names (bot_steps.py)."""
+    import os
+
+    if not os.environ.get("TRADING_BOT_UI_STEPS"):
+        return lambda: False
+    from bot_steps import run_from_environment
+
+    return run_from_environment(bot)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,9 @@ restarts into 1.1.0, whose different embedded client shows it is the one running
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,11 +21,12 @@ import pytest
 from tests.support.frozen import (
     EXECUTABLE,
     MARKER,
-    FrozenBuild,
+    FrozenBuilds,
     build_demo,
+    build_pair,
     bundled_modules,
-    client_copy,
     folder_size,
+    user_environment,
 )
 from tests.support.install import run_client, server_entry
 from tests.support.publisher import Publisher, set_config, tools_ok
@@ -38,33 +37,25 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 TOOLKITS = ("tkinter", "_tkinter", "PySide6", "PyQt6", "PyQt5", "desktop_notifier", "click")
 
 
-@dataclass(frozen=True)
-class FrozenBuilds:
-    first: FrozenBuild  # 1.0.0: this checkout's client
-    second: FrozenBuild  # 1.1.0: a client that prints MARKER, a changed strategy
-
-
 @pytest.fixture(scope="session")
 def frozen_builds(tmp_path_factory: pytest.TempPathFactory) -> FrozenBuilds:
-    base = tmp_path_factory.mktemp("frozen")
-    (base / "one").mkdir()
-    (base / "two").mkdir()
-    first = build_demo(base / "one", strategy_window=20)
-    second = build_demo(base / "two", strategy_window=30, search_path=client_copy(base / "copy"))
-    print(f"\nfrozen builds: {first.seconds:.0f} s and {second.seconds:.0f} s")
-    return FrozenBuilds(first, second)
+    """1.0.0 with this checkout's client; 1.1.0 with one that prints MARKER, and a changed
+    strategy (window 30 instead of 20)."""
+    return build_pair(
+        tmp_path_factory.mktemp("frozen"),
+        lambda folder, client: build_demo(folder, 20 if client is None else 30, client),
+    )
 
 
 def run_frozen(executable: Path, *args: str) -> str:
     """Start a frozen executable as a user would (nothing of this test's Python in its way:
     no PYTHONPATH, started from its own folder); its stdout and stderr, which must exit 0."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     result = subprocess.run(
         [str(executable), *args],
         capture_output=True,
         text=True,
         timeout=180,
-        env=env,
+        env=user_environment(),
         cwd=executable.parent,
     )
     output = result.stdout + result.stderr
