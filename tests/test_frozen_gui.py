@@ -149,6 +149,15 @@ def test_the_publisher_settings_freeze_the_bot_into_the_bundle_they_name() -> No
     assert isinstance(settings, dict) and settings["entry_point"] == APP
 
 
+def test_the_frozen_bot_carries_what_its_os_notifications_load_by_name(frozen_bots) -> None:
+    """desktop-notifier loads its resources package by name: the client's hook collects it."""
+    from tests.support.frozen import bundled_modules
+
+    modules = bundled_modules(frozen_bots.first)
+    assert {"client.ui.tk", "client.ui.notify", "desktop_notifier"} <= modules
+    assert "desktop_notifier.resources" in modules
+
+
 def test_the_frozen_bot_installs_itself_updates_in_its_window_and_rolls_back(
     tmp_path: Path, frozen_bots: FrozenBuilds, https_server, test_ca, display: str
 ) -> None:
