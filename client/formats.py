@@ -75,6 +75,19 @@ def parse_version(text: str) -> Version:
         ) from None
 
 
+def user_version(text: str, action: str) -> str:
+    """A version a user gave to `action` ("pin", "skip"), canonical (1.2 -> 1.2); an
+    UpdateError of kind invalid_input naming what was given otherwise."""
+    from client.errors import ErrorKind, UpdateError
+
+    try:
+        return str(parse_version(text))
+    except FormatError:
+        raise UpdateError(
+            ErrorKind.INVALID_INPUT, f"cannot {action} {text!r}: not a version such as 1.2.0"
+        ) from None
+
+
 def check_sha256(value: object, what: str) -> str:
     """A signed sha256: exactly 64 lowercase hexadecimal digits (it names cache files)."""
     if not isinstance(value, str) or not _SHA256_RE.match(value):

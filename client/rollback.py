@@ -356,14 +356,9 @@ def skip_version(core: Core, version: str) -> str:
     """The user's "Skip This Version": `version` is not offered again, by automatic or manual
     checks (a newer release is; `pin` overrides). A download of it is dropped. Returns the
     version as written (canonical)."""
-    from packaging.version import InvalidVersion, Version
+    from client.formats import user_version
 
-    try:
-        version = str(Version(version))
-    except InvalidVersion:
-        raise UpdateError(
-            ErrorKind.INVALID_INPUT, f"cannot skip {version!r}: not a version such as 1.2.0"
-        ) from None
+    version = user_version(version, "skip")
     with core.operation("version_skipped", ready=False, to_version=version) as op:
         state = op.state
         if version == core.layout.current_version():

@@ -340,14 +340,9 @@ class Updater:
     def pin(self, version: str | None) -> str | None:
         """Stay on (or move to) `version`; None removes the pin. Returns the pin now in force."""
         if version is not None:
-            from packaging.version import InvalidVersion, Version
+            from client.formats import user_version
 
-            try:
-                version = str(Version(version))
-            except InvalidVersion:
-                raise UpdateError(
-                    ErrorKind.INVALID_INPUT, f"cannot pin {version!r}: not a version such as 1.2.0"
-                ) from None
+            version = user_version(version, "pin")
         with self._core.exclusive():
             state = self.layout.read_state()
             state.pinned = version

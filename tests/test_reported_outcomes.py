@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from client import Updater
 
 CLIENT = str(Path(sys.executable).parent / "update-client")
@@ -43,3 +45,16 @@ def test_the_installed_event_is_sent_when_only_the_history_failed(installed_app)
     installed = [e for e in seen if e.kind == "installed"]
     assert installed and installed[0].data["warnings"] == result.warnings
     assert not [e for e in seen if e.kind == "error"]
+
+
+def test_pin_and_skip_name_what_is_not_a_version(installed_app) -> None:
+    from client import UpdateError, Updater
+
+    updater = Updater.from_config(install_root=installed_app.root)
+    for call, action in ((updater.pin, "pin"), (updater.skip_version, "skip")):
+        with pytest.raises(UpdateError, match=f"cannot {action} 'latest': not a version") as info:
+            call("latest")
+        assert info.value.kind == "invalid_input"
+    assert updater.pin("1.2") == "1.2"
+    updater.skip_version("01.3")
+    assert updater.status()["skipped_versions"] == ["1.3"]  # written canonical

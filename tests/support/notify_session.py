@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.support.display import READY_TIMEOUT, need, read_through_newline, start_xvfb
+from tests.support.display import READY_TIMEOUT, need, read_through_newline, start_xvfb, stop
 
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -130,12 +130,7 @@ class Desktop:
         for process in reversed(self.processes):
             if process.poll() is None:
                 process.send_signal(signal.SIGCONT)  # a frozen one could not act on SIGTERM
-                process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+            stop(process)
             if process.stdout is not None:
                 process.stdout.close()
         self.processes.clear()
