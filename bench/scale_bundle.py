@@ -11,6 +11,11 @@ releases of that folder, in ``.bench/scale/<set>/bundles/``:
 * ``1.2.0``: a dependency upgrade: the files of one wheel (:data:`UPGRADE`: numpy 2.4.5)
   replaced by those of its next release (numpy 2.4.6), and app.py.
 
+Files that ``repo-tools release`` refuses to archive are left out of every bundle, for both
+sides, and named in the table: its secret scan finds PEM private-key headers in Qt's TLS
+libraries (``libQt6Network.so.6`` and the OpenSSL backend plugin carry them as constants of
+their key parser), and a publisher's only way past it, ``bundle_exclude``, leaves them out too.
+
 The unchanged files of 1.1.0 and 1.2.0 are hard links to those of the previous bundle: the
 same bytes, without a second copy on disk (every tool here reads bundles by path, and within
 one bundle no two paths share a file). A bundle is made once and reused while its stamp file
@@ -132,7 +137,38 @@ def fetch_wheel(requirement: str) -> Path:
 def _stamp(bundles: BundleSet, version: str) -> dict[str, object]:
     wheels = [fetch_wheel(r).name for r in bundles.requirements_of(version)]
     app = APP_PY.format(version=version).encode()
-    return {"wheels": wheels, "app_py_sha256": hashlib.sha256(app).hexdigest()}
+    return {"wheels": wheels, "app_py_sha256": hashlib.sha256(app).hexdigest(),
+            "left_out": "files repo_tools.bundle_rules.private_key_in refuses"}  # fmt: skip
+
+
+def _left_out_file(bundles: BundleSet, version: str) -> Path:
+    return bundles.folder / "bundles" / f"{version}.left-out.json"
+
+
+def left_out(bundles: BundleSet, version: str) -> list[str]:
+    """The wheels' files left out of the bundle because repo-tools refuses to release them."""
+    try:
+        return list(json.loads(_left_out_file(bundles, version).read_text()))
+    except (OSError, ValueError):
+        return []
+
+
+def _leave_out_refused(folder: Path) -> list[str]:
+    """Remove the files that `repo-tools release` refuses to archive (its secret scan, which
+    finds PEM private-key headers: Qt's TLS libraries carry them as parser constants), so
+    ours and stock tufup release the same bundle; returns their paths, for the table."""
+    from repo_tools.bundle_rules import private_key_in
+
+    refused = []
+    for top, _, names in os.walk(folder):
+        for name in names:
+            path = Path(top, name)
+            relative = path.relative_to(folder).as_posix()
+            if not path.is_symlink() and private_key_in(path, relative):
+                refused.append(relative)
+    for relative in refused:
+        (folder / relative).unlink()
+    return sorted(refused)
 
 
 def _stamp_file(bundles: BundleSet, version: str) -> Path:
@@ -179,7 +215,7 @@ def _make(bundles: BundleSet, version: str, partial: Path) -> None:
             _log(f"{bundles.name} {version}: {old.name} replaced by {new.name}")
             emptied: set[Path] = set()
             for name in _wheel_files(old):
-                (partial / name).unlink()
+                (partial / name).unlink(missing_ok=True)  # or left out before
                 emptied.update((partial / name).parents)
             # the folders the old wheel's files leave empty (deepest first), no others
             for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
@@ -189,6 +225,10 @@ def _make(bundles: BundleSet, version: str, partial: Path) -> None:
             with zipfile.ZipFile(new) as wheel:
                 wheel.extractall(partial)
     _write_app(partial, version)
+    refused = _leave_out_refused(partial)
+    if refused:
+        _log(f"{bundles.name} {version}: left out, refused by repo-tools: {', '.join(refused)}")
+    _left_out_file(bundles, version).write_text(json.dumps(refused, indent=2) + "\n")
 
 
 def ensure_bundle(bundles: BundleSet, version: str) -> Path:
@@ -200,6 +240,7 @@ def ensure_bundle(bundles: BundleSet, version: str) -> Path:
     # a bundle made afresh: the ones after it are made from it, so they go too
     for later in VERSIONS[VERSIONS.index(version) :]:
         _stamp_file(bundles, later).unlink(missing_ok=True)
+        _left_out_file(bundles, later).unlink(missing_ok=True)
         shutil.rmtree(bundles.bundle(later), ignore_errors=True)
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
