@@ -27,6 +27,7 @@ class ProcessRun:
     command: tuple[str, ...]
     seconds: float  # wall time, spawn to exit (or to the kill at the time limit)
     peak_mb: float  # ru_maxrss of the child (and its waited-for children), in MiB
+    cpu_seconds: float  # its user + system CPU time: steadier than wall time on a busy machine
     returncode: int | None  # None when it was killed at its time limit
     timeout: float
     stdout: str
@@ -87,6 +88,7 @@ def run_measured(
         command=args,
         seconds=seconds,
         peak_mb=usage.ru_maxrss / 1024,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
         returncode=None if killed.is_set() else proc.returncode,
         timeout=timeout,
         stdout=out_path.read_text(errors="replace"),

@@ -91,7 +91,8 @@ class Step:
     def figures(self) -> dict[str, object]:
         if self.run is None:
             return {"skipped": self.skipped}
-        return {"seconds": self.run.seconds, "peak_mb": self.run.peak_mb,
+        return {"seconds": self.run.seconds, "cpu_seconds": self.run.cpu_seconds,
+                "peak_mb": self.run.peak_mb,
                 "returncode": self.run.returncode, "timeout": self.run.timeout}  # fmt: skip
 
 
@@ -123,7 +124,10 @@ def _measured(side: Side, name: str, command: Sequence[str | os.PathLike[str]], 
     step = Step(run)
     side.steps[name] = step
     if step.ok:
-        _log(f"{name}: {run.seconds:.1f} s, peak RSS {run.peak_mb:,.0f} MB")
+        _log(
+            f"{name}: {run.seconds:.1f} s (CPU {run.cpu_seconds:.1f} s), peak RSS "
+            f"{run.peak_mb:,.0f} MB"
+        )
     else:
         _log(f"{name}: {step.why_not()}")
     return step
