@@ -13,9 +13,9 @@ from importlib.metadata import version
 from bench.stock_env import ENV_DIR, stock_versions
 
 # name -> module; each module has run(quick: bool) and may have unavailable() -> str | None
-MODULES = ["codec", "apply", "metadata", "check", "startup", "download"]
+MODULES = ["codec", "apply", "metadata", "check", "startup", "download", "scale"]
 # the ones that run stock tufup itself, in its own environment (bench/stock_env.py)
-STOCK_SIDE = {"apply", "metadata", "check", "startup"}
+STOCK_SIDE = {"apply", "metadata", "check", "startup", "scale"}
 
 
 def _stock_environment(names: list[str]) -> str | None:
@@ -38,7 +38,9 @@ def _stock_environment(names: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"any of {', '.join(MODULES)}")
-    parser.add_argument("--quick", action="store_true", help="numpy pair only, fewer repeats")
+    parser.add_argument(
+        "--quick", action="store_true", help="numpy pair only, fewer repeats; scale: numpy alone"
+    )
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in MODULES]
     if unknown:

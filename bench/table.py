@@ -13,14 +13,14 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A Markdown pipe table, its columns padded so it also reads as plain text."""
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
-    print(f"\n{title}")
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in cells:
-        print(
+        lines.append(
             "| "
             + " | ".join(
                 c.rjust(w) if i else c.ljust(w)
@@ -28,4 +28,10 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[objec
             )
             + " |"
         )
+    return "\n".join(lines)
+
+
+def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    print(f"\n{title}")
+    print(format_table(header, rows))
     print(flush=True)
