@@ -46,7 +46,13 @@ OVERLAP = 256  # bytes kept from the previous chunk, so a header split by a chun
 SMALL_FILE = CHUNK  # files up to this size (one read) are also checked for structured keys
 
 _PEM_ANCHOR = b"PRIVATE KEY"
-_PEM = re.compile(rb"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----")
+# a header that starts an armored block: a line break, RFC 1421 / OpenPGP header lines
+# ("Proc-Type: ...", "Version: ..."), maybe a blank line, then base64. The header text alone
+# (code that reads keys, e.g. Qt's network library: "-----BEGIN PRIVATE KEY-----\0") is no key.
+_PEM = re.compile(
+    rb"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----[ \t]*\r?\n"
+    rb"(?:[A-Za-z][A-Za-z0-9-]*:[^\r\n]*\r?\n)*(?:[ \t]*\r?\n)?[A-Za-z0-9+/=]{4,}"
+)
 # (what it is, anchor searched first, confirming pattern, what the file must also hold)
 _STRUCTURED: tuple[tuple[str, bytes, re.Pattern[bytes], bytes], ...] = (
     (

@@ -255,9 +255,30 @@ def test_public_keys_certificates_and_prose_about_keys_are_released(
         "Never put a PRIVATE KEY here; '-----BEGIN' headers are for certificates.\n"
     )
     (bundle / "package.json").write_text('{"name": "ui", "private": true, "keyval": 1}\n')
+    # code that reads keys holds the header text, not a key (as Qt's network library does)
+    (bundle / "lib" / "libkeyreader.so").write_bytes(
+        b"\x7fELF\x00Unknown Enc\x00-----BEGIN PRIVATE KEY-----\x00-----END PRIVATE KEY-----"
+        b"\x00-----BEGIN RSA PRIVATE KEY-----\n\x00-----BEGIN EC PRIVATE KEY-----\r\n--\x00"
+    )
+    shipped = ["cacert.pem", "public.pem", "holder.pub.json", "README.txt", "lib/libkeyreader.so"]
+    qt = _qt_network_library()
+    if qt is not None:  # the real one, where the Qt extra is installed (CI)
+        shutil.copyfile(qt, bundle / "lib" / qt.name)
+        shipped.append(f"lib/{qt.name}")
     assert released(publisher, bundle, "--bump", "minor") == "0.1.0"
     names, _ = archive_members(publisher, "0.1.0")
-    assert {"cacert.pem", "public.pem", "holder.pub.json", "README.txt"} <= set(names)
+    assert set(shipped) <= set(names)
+
+
+def _qt_network_library() -> Path | None:
+    """PySide6's libQt6Network, whose key-reading code holds every PEM private-key header."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("PySide6")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = sorted(Path(spec.submodule_search_locations[0]).glob("Qt/lib/libQt6Network.so*"))
+    return found[0] if found else None
 
 
 LITTER = {
