@@ -48,7 +48,7 @@ SMALL_FILE = CHUNK  # files up to this size (one read) are also checked for stru
 _PEM_ANCHOR = b"PRIVATE KEY"
 # a header that starts an armored block: a line break, RFC 1421 / OpenPGP header lines
 # ("Proc-Type: ...", "Version: ..."), maybe a blank line, then base64. The header text alone
-# (code that reads keys, e.g. Qt's network library: "-----BEGIN PRIVATE KEY-----\0") is no key.
+# (code that reads keys, e.g. Qt's network library: the header, then a NUL byte) is no key.
 _PEM = re.compile(
     rb"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----[ \t]*\r?\n"
     rb"(?:[A-Za-z][A-Za-z0-9-]*:[^\r\n]*\r?\n)*(?:[ \t]*\r?\n)?[A-Za-z0-9+/=]{4,}"
