@@ -139,14 +139,7 @@ class UpdateController:
         """Do what a button or menu item says; updater work runs on a worker thread."""
         up, view = self.updater, self.view
         if action in (MenuItem.CHECK, Action.RETRY):
-            self._show(
-                phase=Phase.CHECKING,
-                headline="Checking for updates...",
-                advice="",
-                detail="",
-                actions=(),
-                visible=True,
-            )
+            self._working(Phase.CHECKING, "Checking for updates...")
             self._work(up.check_result)
         elif action in (Action.DOWNLOAD, MenuItem.DOWNLOAD):
             self._samples, self._received = [], {}
@@ -160,13 +153,7 @@ class UpdateController:
             )
             self._work(up.download_result)
         elif action in (Action.INSTALL, MenuItem.INSTALL):
-            self._show(
-                phase=Phase.INSTALLING,
-                headline=f"Installing version {view.version}...",
-                advice="",
-                actions=(),
-                visible=True,
-            )
+            self._working(Phase.INSTALLING, f"Installing version {view.version}...")
             work = up.install_result if view.phase == Phase.READY else up.update_result
             self._work(work, then=lambda result: result.version and self._restart())
         elif action == Action.RESTART:
@@ -193,27 +180,14 @@ class UpdateController:
         elif action == MenuItem.ROLLBACK:
             self.roll_back_to(view.previous_version or "")
         elif action == MenuItem.VERIFY:
-            self._show(
-                phase=Phase.CHECKING,
-                headline="Checking the installed files...",
-                advice="",
-                detail="",
-                actions=(),
-                visible=True,
-            )
+            self._working(Phase.CHECKING, "Checking the installed files...")
             self._work(lambda: up.verify_install(repair=True), then=self._verified)
         # HISTORY and SETTINGS open windows: the adapter does that with history_rows() and
         # setting_fields()
 
     def roll_back_to(self, version: str) -> None:
         """Switch to a kept `version` (the adapter asked the user first), then restart."""
-        self._show(
-            phase=Phase.INSTALLING,
-            headline=f"Switching to version {version}...",
-            advice="",
-            actions=(),
-            visible=True,
-        )
+        self._working(Phase.INSTALLING, f"Switching to version {version}...")
         self._work(
             lambda: self.updater.rollback(version or None),
             then=lambda _: (
@@ -318,6 +292,10 @@ class UpdateController:
             notify=view.notify,
         )  # fmt: skip
         return base.but(menu=menu_for(base, up.settings.rollback_enabled), notify=view.notify)
+
+    def _working(self, phase: Phase, headline: str) -> None:
+        """Show that a user's action is under way (no buttons until it is done)."""
+        self._show(phase=phase, headline=headline, advice="", detail="", actions=(), visible=True)
 
     def _show(self, **changes: Any) -> None:
         self.view = self._refresh(self.view.but(**changes))
