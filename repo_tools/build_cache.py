@@ -214,4 +214,3 @@ def _members(stream: object, wanted: set[str]) -> dict[str, bytes]:
                 if source is not None:
                     found[member.name] = source.read()
     return found
-
