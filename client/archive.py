@@ -137,13 +137,17 @@ def _extra_infos(extra: dict[str, bytes], present: set[str]) -> list[Entry]:
 
 
 def bundle_entries(
-    root: Path, extra: dict[str, bytes] | None = None, exclude: Exclude | None = None
+    root: Path,
+    extra: dict[str, bytes] | None = None,
+    exclude: Exclude | None = None,
+    checked: list[Path] | None = None,
 ) -> list[Entry]:
     """The entries of a bundle's tar in tar order: (TarInfo, where the content comes from);
-    `extra` and `exclude` as for `write_bundle_tar`, which writes exactly these."""
+    `extra` and `exclude` as for `write_bundle_tar`, which writes exactly these. `checked`:
+    what `check_bundle(root, exclude)` returned already (the folder is not walked again)."""
     extra = extra or {}
     entries: list[Entry] = []
-    for path in check_bundle(root, exclude):
+    for path in checked if checked is not None else check_bundle(root, exclude):
         info = _tarinfo(root, path)
         if info.name not in extra:
             entries.append((info, path if info.isreg() else None))

@@ -4,7 +4,9 @@ Kept in ``<repo>/.repo-tools-cache/`` (never published, never signed, safe to de
 it the next release compresses everything, as a first release does):
 
 * ``files.json``: a file's sha256 by its stat signature (device, inode, size, modification and
-  change times, like a version-control index): an unchanged file is not read to be hashed.
+  change times, like a version-control index), for the files of the last release, which all
+  passed the secret scan: an unchanged file is neither read to be hashed nor scanned again
+  (unless the scan's rules changed since, `bundle_rules.SCAN_RULES`).
 * ``frames/<app>-<version>.json``: where each frame of a release's pack and archive lies
   (offset, length and sha256 of its compressed bytes in each published file), with the names
   of its first and last entries. A later release copies a frame with the same key from there
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from client.files import atomic_write_text
+from repo_tools.bundle_rules import SCAN_RULES
 
 CACHE_DIR = ".repo-tools-cache"
 _INDEX_FORMAT = 1
@@ -94,7 +97,10 @@ class BuildCache:
             data = json.loads((self.folder / "files.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
-        return data if isinstance(data, dict) else {}
+        if not isinstance(data, dict) or data.get("scan_rules") != SCAN_RULES:
+            return {}  # hashes of files the current secret scan has not passed
+        files = data.get("files")
+        return files if isinstance(files, dict) else {}
 
     @staticmethod
     def _signature(path: Path) -> tuple[str, list[object]]:
@@ -115,7 +121,8 @@ class BuildCache:
     def save_files(self) -> None:
         """Keep the signatures of the files of the release just made (bounded by its bundle)."""
         self.folder.mkdir(exist_ok=True)
-        atomic_write_text(self.folder / "files.json", json.dumps(self._seen), durable=False)
+        data = {"scan_rules": SCAN_RULES, "files": self._seen}
+        atomic_write_text(self.folder / "files.json", json.dumps(data), durable=False)
 
     # -- frame indexes ------------------------------------------------------------------------
 

@@ -122,9 +122,19 @@ def bundle_info_files(
 
 
 def _add_target(
-    transaction: Transaction, targets: Targets, local: Path, name: str, custom: dict | None = None
+    transaction: Transaction,
+    targets: Targets,
+    local: Path,
+    name: str,
+    custom: dict | None = None,
+    written: tuple[int, str] | None = None,
 ) -> TargetFile:
-    info = TargetFile.from_file(name, str(local), ["sha256"])
+    """Add `local` as target `name`; `written`: its length and sha256, hashed as it was
+    written (the release's verification reads it back as a client would, after signing)."""
+    if written is None:
+        info = TargetFile.from_file(name, str(local), ["sha256"])
+    else:
+        info = TargetFile(written[0], {"sha256": written[1]}, name)
     if custom is not None:
         info.unrecognized_fields["custom"] = custom
     targets.targets[name] = info
@@ -192,7 +202,10 @@ def _check_request(
         bundle = _resolve_bundle(config, request)
         # bundle_exclude applied; links out, unreadable files, an empty folder, the keys or
         # repository folder and private key material refused, each with a clear error
-        inspection = inspect_bundle(bundle, config.exclusion, keys, repo)
+        cache = BuildCache(repo, config.app_name)
+        inspection = inspect_bundle(
+            bundle, config.exclusion, keys, repo, lambda path: cache.known_hash(path) is not None
+        )
         # the client's entry point must be in the archive and runnable, or setup refuses it
         check_entry_point(bundle, inspection, config.client_settings)
     stored_keys = keystore.load_all(keys)
@@ -234,7 +247,9 @@ def release(
         assert bundle is not None and inspection is not None  # build=True always resolves it
         transaction = Transaction(repo)
         try:
-            built = _build(repo, transaction, roles, stored_keys, config, request, bundle, new)
+            built = _build(
+                repo, transaction, roles, stored_keys, config, request, bundle, new, inspection
+            )
             result = ReleaseResult(new, built.archive, built.patches, inspection)
             transaction.commit()
             with contextlib.suppress(OSError):  # a cache that cannot be written costs time only
@@ -280,6 +295,7 @@ def _build(
     request: ReleaseRequest,
     bundle: Path,
     new: Version,
+    inspection: BundleInspection,
 ) -> _Built:
     app = config.app_name
     targets = roles.targets.signed
@@ -287,7 +303,7 @@ def _build(
 
     with reported_as(ReleaseError, BundleError):
         extra = bundle_info_files(roles, app, new, config.client_settings)
-        entries = bundle_entries(bundle, extra, config.exclusion)
+        entries = bundle_entries(bundle, extra, config.exclusion, inspection.entries)
     cache = BuildCache(repo, app)
     archive_path = transaction.scratch / archive_name(app, new)
     pack_path = transaction.scratch / pack_name(app, new)
@@ -308,8 +324,10 @@ def _build(
         rollout=request.rollout,
         tree=TreeInfo(TREE_FORMAT, len(tree.manifest.entries), tuple(bases)),
     )
-    archive = _add_target(transaction, targets, archive_path, archive_path.name, info.to_custom())
-    pack = _add_target(transaction, targets, pack_path, pack_path.name)
+    archive = _add_target(
+        transaction, targets, archive_path, archive_path.name, info.to_custom(), tree.archive_file
+    )
+    pack = _add_target(transaction, targets, pack_path, pack_path.name, None, tree.pack_file)
     _add_target(transaction, targets, manifest_path, manifest_path.name)
     patches = [delta_name(app, base, new) for base in bases]
 

@@ -47,6 +47,8 @@ class BuiltTree:
     frames: list[FrameRecord]  # where each frame is in the pack and archive (for the cache)
     reused: int  # frames copied from earlier releases
     compressed: int  # frames compressed now
+    pack_file: tuple[int, str]  # length and sha256 of the pack as written
+    archive_file: tuple[int, str]
 
 
 def _header(info: tarfile.TarInfo) -> bytes:
@@ -110,9 +112,14 @@ def _hash_source(source: Path | bytes) -> str:
     return digest.hexdigest()
 
 
-def _chunks(info: tarfile.TarInfo, source: Path | bytes | None) -> Iterator[bytes]:
+Headers = dict[str, bytes]  # entry name -> its tar header (made once: PAX headers are slow)
+
+
+def _chunks(
+    info: tarfile.TarInfo, source: Path | bytes | None, headers: Headers
+) -> Iterator[bytes]:
     """The tar bytes of one entry: header, content, padding to the block size."""
-    yield _header(info)
+    yield headers[info.name]
     if isinstance(source, bytes):
         yield source
     elif isinstance(source, Path):
@@ -132,14 +139,14 @@ def _end_of_archive(size: int) -> bytes:
     return b"\0" * (2 * _BLOCK + (-end % tarfile.RECORDSIZE))
 
 
-def _compress(entries: list[TarEntry]) -> tuple[bytes, bytes]:
+def _compress(entries: list[TarEntry], headers: Headers) -> tuple[bytes, bytes]:
     import zstandard
 
     zst = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compressobj()
     gz = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
     z_out, g_out = [], []
     for info, source in entries:
-        for chunk in _chunks(info, source):
+        for chunk in _chunks(info, source, headers):
             z_out.append(zst.compress(chunk))
             g_out.append(gz.compress(chunk))
     z_out.append(zst.flush())
@@ -157,9 +164,10 @@ def _compress_bytes(data: bytes) -> tuple[bytes, bytes]:
 class _TarHasher(threading.Thread):
     """The sha256 of the whole uncompressed tar, read beside the rest of the build."""
 
-    def __init__(self, entries: list[TarEntry]) -> None:
+    def __init__(self, entries: list[TarEntry], headers: Headers) -> None:
         super().__init__(daemon=True)
         self.entries = entries
+        self.headers = headers
         self.digest: TarDigest | None = None
         self.error: BaseException | None = None
 
@@ -167,7 +175,7 @@ class _TarHasher(threading.Thread):
         try:
             sha, size = hashlib.sha256(), 0
             for info, source in self.entries:
-                for chunk in _chunks(info, source):
+                for chunk in _chunks(info, source, self.headers):
                     sha.update(chunk)
                     size += len(chunk)
             end = _end_of_archive(size)
@@ -209,7 +217,8 @@ def build_tree(
     manifest_file: Path,
 ) -> BuiltTree:
     """Write the archive, the pack and the manifest of `entries` (the bundle's tar)."""
-    hasher = _TarHasher(entries)
+    headers = {info.name: _header(info) for info, _ in entries}
+    hasher = _TarHasher(entries, headers)
     hasher.start()
     hashes = _file_hashes(entries, cache)
     starts = frame_starts([(info.name, info.size) for info, _ in entries]) + [len(entries)]
@@ -218,8 +227,8 @@ def build_tree(
     reused = compressed = 0
     workers = os.cpu_count() or 2
     with (
-        open(pack, "wb") as z_sink,
-        open(archive, "wb") as g_sink,
+        _HashingFile(pack) as z_sink,
+        _HashingFile(archive) as g_sink,
         ThreadPoolExecutor(workers) as pool,
     ):
         pending: deque[tuple[str, int, list[TarEntry], Future | tuple[bytes, bytes]]] = deque()
@@ -237,11 +246,12 @@ def build_tree(
             g_sink.write(g_data)
 
         for group in groups:
-            headers = [_header(info) for info, _ in group]
-            key = frame_key(headers, [hashes.get(info.name, "") for info, _ in group])
+            key = frame_key(
+                [headers[info.name] for info, _ in group],
+                [hashes.get(info.name, "") for info, _ in group],
+            )
             size = sum(
-                len(h) + info.size + len(_padding(info.size))
-                for h, (info, _) in zip(headers, group, strict=True)
+                len(headers[info.name]) + info.size + len(_padding(info.size)) for info, _ in group
             )
             copied = cache.copy_frame(key)
             if copied is not None:
@@ -249,7 +259,7 @@ def build_tree(
                 pending.append((key, size, group, copied))
             else:
                 compressed += 1
-                pending.append((key, size, group, pool.submit(_compress, group)))
+                pending.append((key, size, group, pool.submit(_compress, group, headers)))
             while len(pending) > 2 * workers:
                 write_oldest()
         while pending:
@@ -265,4 +275,33 @@ def build_tree(
         raise OSError("the bundle changed while the release was built: build again")
     built = _manifest(app, version, entries, hashes)
     manifest_file.write_bytes(encode_manifest(built))
-    return BuiltTree(built, hasher.digest, records, reused, compressed)
+    return BuiltTree(
+        built, hasher.digest, records, reused, compressed, z_sink.written, g_sink.written
+    )
+
+
+class _HashingFile:
+    """A file written once from the start, hashed on the way (so it is not read back)."""
+
+    def __init__(self, path: Path) -> None:
+        self.handle = open(path, "wb")  # noqa: SIM115 - closed by __exit__
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def __enter__(self) -> _HashingFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+    def tell(self) -> int:
+        return self.size
+
+    def write(self, data: bytes) -> None:
+        self.handle.write(data)
+        self.sha256.update(data)
+        self.size += len(data)
+
+    @property
+    def written(self) -> tuple[int, str]:
+        return self.size, self.sha256.hexdigest()
