@@ -115,7 +115,7 @@ def encode_manifest(manifest: Manifest) -> bytes:
         "entries": [e.encoded() for e in manifest.entries],
     }
     text = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
-    return zstandard.ZstdCompressor(level=19).compress(text)
+    return zstandard.ZstdCompressor(level=12).compress(text)
 
 
 def _decompressed(data: bytes, limit: int, what: str) -> bytes:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,7 @@ class BuildCache:
         self.app = app
         self._files = self._load_files()
         self._seen: dict[str, list[object]] = {}
+        self._signatures: dict[str, tuple[str, list[object]]] = {}
         self._indexes = self._load_indexes()
         self._by_key = {
             record.key: (index, record) for index in self._indexes.values()
@@ -102,10 +104,15 @@ class BuildCache:
         files = data.get("files")
         return files if isinstance(files, dict) else {}
 
-    @staticmethod
-    def _signature(path: Path) -> tuple[str, list[object]]:
-        st = path.lstat()
-        return f"{st.st_dev}:{st.st_ino}", [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+    def _signature(self, path: Path) -> tuple[str, list[object]]:
+        """(device:inode, [size, mtime, ctime]) of `path`, read once per release."""
+        key = str(path)
+        found = self._signatures.get(key)
+        if found is None:
+            st = os.lstat(key)
+            found = f"{st.st_dev}:{st.st_ino}", [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+            self._signatures[key] = found
+        return found
 
     def known_hash(self, path: Path) -> str | None:
         key, signature = self._signature(path)
