@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Check the bundle and keys and print the version, archive and patches; change nothing.",
+    help="Check the bundle and keys and print the version, archive and deltas; change nothing.",
 )
 @click.pass_obj
 def release(
@@ -95,8 +95,13 @@ def release(
     result = run(lambda: do_release(obj.repo, obj.keys, request, config))
     click.echo("\n".join(_bundle_lines(result.inspection, config.bundle_exclude)), err=True)
     click.echo(
+        f"  frames:       {result.frames_compressed} compressed, {result.frames_reused} "
+        "copied from earlier releases",
+        err=True,
+    )
+    click.echo(
         f"released {result.version}: {result.archive}"
-        + (f" + {len(result.patches)} patch(es)" if result.patches else ""),
+        + (f" + {len(result.patches)} delta(s)" if result.patches else ""),
         err=True,
     )
     click.echo(str(result.version))
@@ -128,7 +133,7 @@ def _print_release_plan(plan: ReleasePlan, request: ReleaseRequest) -> None:
     lines = [
         f"would release {plan.version} ({request.channel}) from {source}",
         f"  archive:      {plan.archive}",
-        f"  patches from: {bases}",
+        f"  deltas from: {bases}",
         "  signs:        targets, snapshot, timestamp (keys found)",
         f"  rollout:      {request.rollout}%" + (", required" if request.required else ""),
         *_bundle_lines(plan.inspection, plan.exclude, every=True),

@@ -66,6 +66,8 @@ class ReleaseResult:
     archive: str
     patches: list[str]
     inspection: BundleInspection  # what bundle_exclude left out; the secret scan that passed
+    frames_compressed: int = 0  # frames of the pack and archive compressed by this release
+    frames_reused: int = 0  # copied from earlier releases (repo_tools.build_cache)
 
 
 @dataclass(frozen=True)
@@ -250,7 +252,10 @@ def release(
             built = _build(
                 repo, transaction, roles, stored_keys, config, request, bundle, new, inspection
             )
-            result = ReleaseResult(new, built.archive, built.patches, inspection)
+            tree = built.remember.tree
+            result = ReleaseResult(
+                new, built.archive, built.patches, inspection, tree.compressed, tree.reused
+            )
             transaction.commit()
             with contextlib.suppress(OSError):  # a cache that cannot be written costs time only
                 built.remember.save()
