@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import shutil
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -258,7 +259,7 @@ def setup(
     except settings_mod.SettingsError:
         clean_staging(layout)
         raise  # already names the key and the value
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, tarfile.TarError) as error:
         clean_staging(layout)
         raise InstallError(f"cannot read {source}: {error}") from error
     app, version = release["app"], release["version"]
@@ -297,14 +298,13 @@ def _extract_folder(source: Path, destination: Path, manifest: dict[str, str]) -
     writer.start()
     try:
         with open(read_fd, "rb") as stream:
-            try:
-                extract_tar(stream, destination, UNLIMITED, manifest=manifest)
-            except Exception:
-                if failure:
-                    raise failure[0] from None
-                raise
-    finally:
-        writer.join()
+            extract_tar(stream, destination, UNLIMITED, manifest=manifest)
+    except Exception:
+        writer.join()  # the pipe is closed: the writer ends
+        if failure:
+            raise failure[0] from None  # the bundle's own problem says more than the tar's
+        raise
+    writer.join()
     if failure:
         raise failure[0]
 
