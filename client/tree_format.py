@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from client.formats import TREE_FORMAT, FormatError, check_sha256
+from client.formats import TREE_FORMAT, FormatError, TreeInfo, check_sha256
 
 MANIFEST_SUFFIX = ".manifest.zst"
 PACK_SUFFIX = ".tar.zst"
@@ -309,3 +309,12 @@ def plan_tree(base: dict[str, str], new: Manifest) -> TreePlan:
         else:
             needed.append(entry.path)
     return TreePlan(reuse, tuple(needed))
+
+
+def tree_targets(app: str, version: str, tree: TreeInfo) -> list[str]:
+    """The format-2 target names of a release: manifest, pack and its deltas."""
+    return [
+        manifest_name(app, version),
+        pack_name(app, version),
+        *(delta_name(app, base, version) for base in tree.bases),
+    ]
