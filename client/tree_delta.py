@@ -59,14 +59,6 @@ def _mode(entry: Entry) -> int:
     return 0o755 if entry.executable else 0o644
 
 
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _write_stream(source: object, target: Path, entry: Entry, what: str) -> None:
     """Write `entry.size` bytes from a file object to a new file, checked against the entry."""
     digest = hashlib.sha256()
@@ -97,7 +89,7 @@ def _write_bytes(data: bytes, target: Path, entry: Entry, what: str) -> None:
         os.utime(sink.fileno(), (FIXED_MTIME, FIXED_MTIME))
 
 
-def _share(source: Path, target: Path, entry: Entry) -> bool:
+def _share(source: str, target: str, entry: Entry) -> bool:
     """Hard-link `source` as `target` (True), or copy it with the entry's mode (False)."""
     info = os.lstat(source)
     if not stat.S_ISREG(info.st_mode):
@@ -170,16 +162,18 @@ def apply_delta(
             raise DeltaError(f"{what}: {unsourced[0]} is neither in the delta nor in the base")
         # 1. the tree: folders, links, every unchanged file shared with the base
         staged.mkdir(parents=True)
-        to_check: dict[Path, tuple[str, str]] = {}  # staged file -> (sha256, base path)
+        to_check: dict[str, tuple[str, str]] = {}  # staged file -> (sha256, base path)
+        top, base_top = str(staged), str(base_dir)
         for entry in manifest.entries:
-            target = staged / entry.path
+            target = os.path.join(top, entry.path)
             if entry.kind is Kind.DIR:
                 os.mkdir(target, 0o755)
                 os.chmod(target, 0o755)
             elif entry.kind is Kind.LINK:
                 os.symlink(entry.target, target)
             elif entry.path not in carried:
-                linked = _share(base_dir / plan.reuse[entry.path], target, entry)
+                source = os.path.join(base_top, plan.reuse[entry.path])
+                linked = _share(source, target, entry)
                 counts["linked" if linked else "copied"] += 1
                 to_check[target] = (entry.sha256, plan.reuse[entry.path])
         # 2. what is shared must be what the base manifest says (patch bases: when read)
@@ -232,18 +226,33 @@ def _read_base(base_dir: Path, path: str, base_version: str) -> bytes:
         return handle.read()
 
 
-def _verify_all(files: dict[Path, tuple[str, str]], base_version: str, workers: int | None) -> None:
-    """Every staged file's sha256 is the one its base file must have (in threads);
-    DeltaError names the first that is not."""
+def _verify_all(files: dict[str, tuple[str, str]], base_version: str, workers: int | None) -> None:
+    """Every staged file's sha256 is the one its base file must have; DeltaError names the
+    first that is not. The files are split by size into one batch per worker thread (hashlib
+    releases the GIL while it hashes), so thousands of small files cost no per-file task."""
     if not files:
         return
-    count = workers or min(8, os.cpu_count() or 1)
-    paths = sorted(files, key=lambda p: -os.lstat(p).st_size)  # big ones first: even load
+    count = max(1, min(workers or os.cpu_count() or 1, 8, len(files)))
+    batches: list[list[str]] = [[] for _ in range(count)]
+    loads = [0] * count
+    sizes = {path: os.lstat(path).st_size + 4096 for path in files}
+    for path in sorted(files, key=lambda p: -sizes[p]):  # largest first: even load
+        lightest = loads.index(min(loads))
+        batches[lightest].append(path)
+        loads[lightest] += sizes[path]
+
+    def check(batch: list[str]) -> str | None:
+        for path in batch:
+            with open(path, "rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+            if digest != files[path][0]:
+                return files[path][1]
+        return None
+
     with ThreadPoolExecutor(max_workers=count) as pool:
-        for path, digest in zip(paths, pool.map(_hash_file, paths), strict=True):
-            want, base_path = files[path]
-            if digest != want:
+        for bad in pool.map(check, batches):
+            if bad is not None:
                 raise DeltaError(
-                    f"installed file {base_path} of {base_version} does not match its manifest "
+                    f"installed file {bad} of {base_version} does not match its manifest "
                     "(damaged base)"
                 )
