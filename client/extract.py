@@ -17,6 +17,11 @@ produces, so extraction trusts nothing in it. The rules (docs/security.md, "Arch
   the signed count (or, for releases signed before the count existed, one entry per 512 bytes of
   the signed size plus 1,000).
 
+- With a signed manifest (`expected`, the tree format): every member is in it with the same
+  kind, size, sha256, executable bit and link target; nothing outside it; everything in it
+  present at the end. The archive may be a stream (read once, member by member: a pack is
+  never held whole in memory or on disk uncompressed).
+
 Refusals raise UnsafeArchiveError naming the member and the rule; the caller removes staging.
 """
 
@@ -27,8 +32,9 @@ import hashlib
 import os
 import stat
 import tarfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Protocol
 
 MAX_LINK_HOPS = 16
 MAX_NAME_BYTES = 4096
@@ -40,6 +46,55 @@ _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW
 
 class UnsafeArchiveError(ValueError):
     """The archive tries to write outside its destination or beyond its signed limits."""
+
+
+class Expected(Protocol):
+    """One entry of a signed manifest as extraction checks it (`client.tree_format.Entry`)."""
+
+    kind: str  # "d", "f" or "l"
+    size: int
+    sha256: str
+    executable: bool
+    target: str
+
+
+_KINDS = {"d": "a folder", "f": "a file", "l": "a link"}
+
+
+def _member_kind(member: tarfile.TarInfo) -> str:
+    return "d" if member.isdir() else "l" if member.issym() else "f"
+
+
+def check_member(member: tarfile.TarInfo, name: str, expected: Mapping[str, Expected]) -> Expected:
+    """The signed entry `member` must match (kind, size, executable bit, link target), or
+    UnsafeArchiveError; its bytes are checked against the entry's sha256 once written."""
+    entry = expected.get(name)
+    if entry is None:
+        raise UnsafeArchiveError(
+            f"archive member {name!r} is not in the signed manifest of the release: refused"
+        )
+    kind = _member_kind(member)
+    if kind != entry.kind:
+        raise UnsafeArchiveError(
+            f"archive member {name!r} is {_KINDS[kind]}, the signed manifest says "
+            f"{_KINDS.get(str(entry.kind), entry.kind)}: refused"
+        )
+    if kind == "f" and member.size != entry.size:
+        raise UnsafeArchiveError(
+            f"archive member {name!r} has {member.size} bytes, the signed manifest says "
+            f"{entry.size}: refused"
+        )
+    if kind == "f" and bool(member.mode & stat.S_IXUSR) != entry.executable:
+        raise UnsafeArchiveError(
+            f"archive member {name!r} differs from the signed manifest in its executable bit: "
+            "refused"
+        )
+    if kind == "l" and member.linkname != entry.target:
+        raise UnsafeArchiveError(
+            f"archive member {name!r} links to {member.linkname!r}, the signed manifest says "
+            f"{entry.target!r}: refused"
+        )
+    return entry
 
 
 def entry_allowance(unpacked_size: int, signed_entries: int | None) -> int:
@@ -158,18 +213,21 @@ def _write_file(
 
 
 def extract_tar(
-    archive: Path,
+    archive: Path | IO[bytes],
     destination: Path,
     max_unpacked_size: int,
     max_entries: int | None = None,
     manifest: dict[str, str] | None = None,
+    expected: Mapping[str, Expected] | None = None,
 ) -> int:
-    """Extract a .tar or .tar.gz into an empty destination folder; returns bytes written.
+    """Extract a .tar or .tar.gz file, or an uncompressed tar stream (read once, in order),
+    into an empty destination folder; returns bytes written.
 
     Raises UnsafeArchiveError before writing a member that breaks the rules (module doc), and
     when the archive's links lead outside it after extraction (the caller discards the
     folder); `max_entries` defaults to `entry_allowance(max_unpacked_size, None)`. A given
-    `manifest` is filled with what was written (`client.integrity` format), hashed on the way."""
+    `manifest` is filled with what was written (`client.integrity` format), hashed on the way;
+    a given `expected` (path -> signed entry) is what the archive must hold exactly."""
     if not hasattr(os, "O_NOFOLLOW") or os.open not in os.supports_dir_fd:
         raise UnsafeArchiveError("this platform cannot extract safely (no O_NOFOLLOW / dir_fd)")
     allowed = entry_allowance(max_unpacked_size, max_entries)
@@ -178,8 +236,13 @@ def extract_tar(
     opened: dict[tuple[str, ...], int] = {}
     links: dict[tuple[str, ...], str] = {}
     written = entries = 0
+    seen: set[str] = set()
+    if isinstance(archive, (str, Path)):
+        source: dict[str, Any] = {"name": archive, "mode": "r:*"}
+    else:
+        source = {"fileobj": archive, "mode": "r|"}  # a stream: read once, in order
     try:
-        with tarfile.open(archive, mode="r:*") as tar:
+        with tarfile.open(**source) as tar:
             for member in tar:
                 entries += 1
                 if entries > allowed:
@@ -195,8 +258,10 @@ def extract_tar(
                         f"archive expands beyond its signed size of {max_unpacked_size} bytes: "
                         "refused"
                     )
-                parent = _open_parent(root_fd, parts, opened)
                 key = "/".join(parts)
+                entry = check_member(member, key, expected) if expected is not None else None
+                parent = _open_parent(root_fd, parts, opened)
+                seen.add(key)
                 if member.isdir():
                     _make_folder(parent, parts)
                     if manifest is not None:
@@ -217,8 +282,14 @@ def extract_tar(
                             f"archive member {member.name!r} appears twice: refused"
                         ) from None
                 else:
-                    digest = hashlib.sha256() if manifest is not None else None
+                    hashed = manifest is not None or entry is not None
+                    digest = hashlib.sha256() if hashed else None
                     written += _write_file(tar, member, parent, parts[-1], digest)
+                    if entry is not None and digest.hexdigest() != entry.sha256:  # type: ignore[union-attr]
+                        raise UnsafeArchiveError(
+                            f"archive member {key!r} does not match its sha256 in the signed "
+                            "manifest: refused"
+                        )
                     if manifest is not None:
                         manifest[key] = f"file:{digest.hexdigest()}"  # type: ignore[union-attr]
     finally:
@@ -228,6 +299,12 @@ def extract_tar(
     problem = link_escape(links)
     if problem:
         raise UnsafeArchiveError(f"{problem}: refused")
+    if expected is not None and len(seen) != len(expected):
+        absent = sorted(set(expected) - seen)
+        raise UnsafeArchiveError(
+            f"archive lacks {len(absent)} entries of the signed manifest (first: "
+            f"{absent[0]!r}): refused"
+        )
     return written
 
 

@@ -12,10 +12,11 @@ import contextlib
 import json
 import os
 import shutil
+import tarfile
 from pathlib import Path
 from typing import Any
 
-from client.archive import gunzip_file, write_bundle_tar
+from client.archive import write_bundle_tar
 from client.extract import extract_tar
 from client.files import atomic_write_text, fsync_dir, remove_path
 from client.layout import BUNDLED_CONFIG, RELEASE_FILE, ROOT_FILE, Layout, State
@@ -86,6 +87,19 @@ def place_version(
     staged = layout.staging / version
     manifest: dict[str, str] = {}
     extract_tar(tar, staged, max_unpacked, manifest=manifest)
+    return place_staged(layout, staged, version, app, manifest, running)
+
+
+def place_staged(
+    layout: Layout,
+    staged: Path,
+    version: str,
+    app: str,
+    manifest: dict[str, str],
+    running: str | None = None,
+) -> Path:
+    """Check the extracted folder `staged` is `app` `version`, move it to versions/<v> and
+    keep its integrity `manifest` (cache/manifests/<v>.json)."""
     release = read_release(staged)
     if release["app"] != app or release["version"] != version:
         raise InstallError(
@@ -226,19 +240,15 @@ def setup(
         raise InstallError(f"{source} does not exist: give a release archive or bundle folder")
     layout.create()
     clean_staging(layout)
-    tar = layout.staging / "setup.tar"
+    probe = layout.staging / "probe"
+    manifest: dict[str, str] = {}
     try:
         if source.is_dir():
-            with open(tar, "wb") as sink:
-                write_bundle_tar(source, sink)
-        elif source.name.endswith((".tar.gz", ".tgz")):
-            gunzip_file(source, tar)
-        elif source.name.endswith(".tar"):
-            shutil.copyfile(source, tar)
+            _extract_folder(source, probe, manifest)
+        elif source.name.endswith((".tar.gz", ".tgz", ".tar")):
+            extract_tar(source, probe, UNLIMITED, manifest=manifest)  # read as a stream
         else:
             raise InstallError(f"{source}: expected a .tar.gz archive or a bundle folder")
-        probe = layout.staging / "probe"
-        extract_tar(tar, probe, UNLIMITED)
         release = read_release(probe)
         root_json = _read_root(probe / ROOT_FILE)
         bundled = probe / BUNDLED_CONFIG
@@ -246,15 +256,14 @@ def setup(
         config = {**config, **(settings_overrides or {})}
         settings = settings_mod.from_dict(config)  # raises SettingsError before anything moves
         _check_entry_point(probe, source, _settings_in_force(layout, settings, settings_overrides))
-        shutil.rmtree(probe)
     except settings_mod.SettingsError:
+        clean_staging(layout)
         raise  # already names the key and the value
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, tarfile.TarError) as error:
+        clean_staging(layout)
         raise InstallError(f"cannot read {source}: {error}") from error
     app, version = release["app"], release["version"]
-    base = layout.base_tar(app, version)
-    os.replace(tar, base)
-    place_version(layout, base, version, UNLIMITED, app)
+    place_staged(layout, probe, version, app, manifest)  # no tar is kept: the tree format
     atomic_write_text(layout.metadata_dir / "root.json", root_json)
     if not layout.config_file.exists() or settings_overrides:
         settings = _settings_in_force(layout, settings, settings_overrides)
@@ -266,6 +275,38 @@ def setup(
     with contextlib.suppress(OSError):  # set up it is: a full history disk must not say otherwise
         history.append(layout.history_file, "setup", to_version=version, channel=release["channel"])
     return release
+
+
+def _extract_folder(source: Path, destination: Path, manifest: dict[str, str]) -> None:
+    """Extract a bundle folder as its deterministic tar would be, through a pipe (the tar is
+    never written anywhere: a 460 MB bundle costs no 460 MB tar)."""
+    import threading
+
+    read_fd, write_fd = os.pipe()
+    failure: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            with open(write_fd, "wb") as sink:
+                write_bundle_tar(source, sink)
+        except BrokenPipeError:
+            pass  # the reader stopped (it says why)
+        except BaseException as error:  # noqa: BLE001 - reported by the reader's thread
+            failure.append(error)
+
+    writer = threading.Thread(target=produce, name="bundle-tar", daemon=True)
+    writer.start()
+    try:
+        with open(read_fd, "rb") as stream:
+            extract_tar(stream, destination, UNLIMITED, manifest=manifest)
+    except Exception:
+        writer.join()  # the pipe is closed: the writer ends
+        if failure:
+            raise failure[0] from None  # the bundle's own problem says more than the tar's
+        raise
+    writer.join()
+    if failure:
+        raise failure[0]
 
 
 def _settings_in_force(

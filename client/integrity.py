@@ -1,7 +1,9 @@
 """Is the installed version exactly what was signed? Compare, and repair file by file.
 
-The reference is the release's tar, verified against its signed sha256 and extracted safely
-into staging; the installed folder is compared entry by entry (type, symlink target, bytes).
+The reference is the release's signed manifest (tree format: `compare_manifest`, repaired
+from the pack by `client.tree_repair`), or the release's tar (format 1), verified against its
+signed sha256 and extracted safely into staging; the installed folder is compared entry by
+entry (type, symlink target, bytes).
 Repair copies each wrong or missing entry from the reference, parents first, each file
 written under a temporary name and renamed: an interrupted repair leaves every entry either
 as it was or repaired, and running it again finishes the job. Nothing is written through a
@@ -99,15 +101,23 @@ def _entry_kind(path: Path) -> str:
     return f"file:{file_digest(path)[1]}"
 
 
-def compare_manifest(manifest: dict[str, str], installed: Path) -> Integrity:
+def compare_manifest(
+    manifest: dict[str, str], installed: Path, executables: set[str] | None = None
+) -> Integrity:
     """Compare an installed folder with the manifest written when it was installed (the
-    entries `extract_tar` wrote); extra entries are reported, as by `compare_tree`."""
+    entries `extract_tar` wrote), or with a release's signed manifest (then `executables`
+    names the files whose executable bit is set: any other file must not have it); extra
+    entries are reported, as by `compare_tree`."""
     result = Integrity()
     for name, kind in manifest.items():
         target = installed / name
         if not target.exists() and not target.is_symlink():
             result.missing.append(name)
-        elif _entry_kind(target) != kind:
+        elif _entry_kind(target) != kind or (
+            executables is not None
+            and kind.startswith("file:")
+            and bool(target.lstat().st_mode & 0o100) != (name in executables)
+        ):
             result.modified.append(name)
     for name in _entries(installed):
         if name in manifest or name.endswith(".pyc"):

@@ -62,6 +62,17 @@ def _plan(core: Core, session: Session, state: State) -> Plan:
         kept_versions=core.layout.kept_versions(),
         rollback_enabled=core.settings.rollback_enabled,
         base_cached=core.layout.base_tar(state.app, current).is_file(),
+        tree_base=_tree_base(core, current),
+    )
+
+
+def _tree_base(core: Core, current: str) -> bool:
+    """Can the installed version serve as the base of a delta (its folder and the integrity
+    manifest written when it was installed are there)?"""
+    from client.install import manifest_file
+
+    return bool(current) and (
+        core.layout.version_dir(current).is_dir() and manifest_file(core.layout, current).is_file()
     )
 
 
@@ -184,6 +195,14 @@ def _download(core: Core) -> DownloadResult:
             if plan.info is None or plan.method == Method.KEPT:
                 # nothing to fetch (a kept version is switched back to by install)
                 return plan, None, plan.method, None
+            if plan.tree is not None:  # format 2: the version folder, built and verified
+                from client.tree_install import download_tree
+
+                record, method, reason = download_tree(
+                    core.layout, session, transport, state.app, plan.release, plan.tree.delta,
+                    core.events.progress(),
+                )  # fmt: skip
+                return plan, record, Method(method), reason
             tar, method, reason = build_tar(
                 core.layout, session, transport, state.app, (plan.release, plan.chain),
                 core.events.progress(),
@@ -205,13 +224,16 @@ def _download(core: Core) -> DownloadResult:
             )  # fmt: skip
         archive_info = plan.release.info
         state.available = _remembered(info)
-        state.downloaded = {
-            "version": info.version,
-            "tar": tar.name if tar is not None else None,
-            "tar_sha256": archive_info.tar_sha256,
-            "unpacked_size": archive_info.unpacked_size,
-            "method": method,
-        }
+        if isinstance(tar, dict):  # format 2: ready/<version>, its fingerprint
+            state.downloaded = {**tar, "method": method}
+        else:
+            state.downloaded = {
+                "version": info.version,
+                "tar": tar.name if tar is not None else None,
+                "tar_sha256": archive_info.tar_sha256,
+                "unpacked_size": archive_info.unpacked_size,
+                "method": method,
+            }
         core.layout.write_state(state)
         if method == Method.KEPT:  # nothing was downloaded: install() switches back to it
             message = (
@@ -278,20 +300,36 @@ def install(core: Core, switch_back: object) -> InstallResult:
                 restart_required=core.running_version != switched, withdrawn=withdrawn,
                 warnings=[],
             )  # fmt: skip
-        tar = core.layout.targets_dir / ready["tar"]
-        if file_digest(tar)[1] != ready["tar_sha256"]:
-            state.downloaded = None
-            core.layout.write_state(state)
-            raise UpdateError(
-                ErrorKind.VERIFICATION,
-                f"the downloaded {tar.name} changed on disk since it was verified: download again",
-            )
+        tree = "ready" in ready  # format 2: a verified version folder waiting in ready/
+        if tree:
+            from client.tree_install import check_ready, install_ready
+
+            try:
+                check_ready(core.layout, ready, state.app)
+            except UpdateError:
+                state.downloaded = None
+                core.layout.write_state(state)
+                raise
+        else:
+            tar = core.layout.targets_dir / ready["tar"]
+            if file_digest(tar)[1] != ready["tar_sha256"]:
+                state.downloaded = None
+                core.layout.write_state(state)
+                raise UpdateError(
+                    ErrorKind.VERIFICATION,
+                    f"the downloaded {tar.name} changed on disk since it was verified: "
+                    "download again",
+                )
         if core.settings.backup_before_update and core.settings.backup_paths:
             backup_user_data(core.layout, current, core.settings.backup_paths)
         try:
-            place_version(
-                core.layout, tar, version, ready["unpacked_size"], state.app, core.running_version
-            )
+            if tree:
+                install_ready(core.layout, ready, core.running_version)
+            else:
+                place_version(
+                    core.layout, tar, version, ready["unpacked_size"], state.app,
+                    core.running_version,
+                )  # fmt: skip
         finally:
             clean_staging(core.layout)
         # intent first, then the switch: a crash in between is resolved at next start
@@ -308,7 +346,8 @@ def install(core: Core, switch_back: object) -> InstallResult:
         )
         op.after_commit(
             "cleaning the download cache",
-            lambda: prune_cache(core.layout, state.app, {version, current}),
+            # a tree version needs no tar; a format-1 one keeps its patch base (and current's)
+            lambda: prune_cache(core.layout, state.app, set() if tree else {version, current}),
         )
         removed = removed or []
         warnings = op.warnings

@@ -17,13 +17,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from client.selection import Catalog, PatchEdge, Release
+    from client.selection import Catalog, PatchEdge, Release, TreeRoute
 
 
 class Plan:
     """The decision of one check: `release` to move to (None: stay) and how to get it."""
 
-    __slots__ = ("release", "chain", "info", "withdrawn")
+    __slots__ = ("release", "chain", "info", "withdrawn", "tree")
 
     def __init__(
         self,
@@ -31,11 +31,13 @@ class Plan:
         chain: list[PatchEdge],
         info: UpdateInfo | None,
         withdrawn: str,
+        tree: TreeRoute | None = None,
     ) -> None:
         self.release = release
         self.chain = chain  # patch edges in order; empty for a full archive or a switch back
         self.info = info  # what the user is told; None when there is nothing to do
         self.withdrawn = withdrawn  # why the publisher withdrew the running version, or ""
+        self.tree = tree  # the tree-format route (format 2), or None: the archive (format 1)
 
     @property
     def method(self) -> Method | None:
@@ -63,13 +65,20 @@ def plan_update(
     kept_versions: list[str],
     rollback_enabled: bool,
     base_cached: bool,
+    tree_base: bool = False,
 ) -> Plan:
-    """The release to move to and how, from the verified catalog and local facts."""
+    """The release to move to and how, from the verified catalog and local facts.
+
+    A release of the tree format (format 2) is fetched by a delta from the installed version
+    when there is one and `tree_base` (its folder and integrity manifest are kept), else by
+    its pack; a release without one by the patch chain of format 1 (`base_cached`: the legacy
+    tar of the installed version is cached), else its full archive."""
     from client.selection import (
         choose_replacement,
         choose_update,
         plan_patch_chain,
         release_notes,
+        tree_route,
     )
 
     release = choose_update(
@@ -83,20 +92,26 @@ def plan_update(
         return Plan(None, [], None, withdrawn)
     # stepping down from a withdrawn version to one still on disk is a switch, not a download
     kept = bool(withdrawn) and rollback_enabled and release.info.version in kept_versions
+    tree = None if kept else tree_route(cat, release, current, tree_base)
     chain = (
         []
-        if kept
+        if kept or tree is not None
         else plan_patch_chain(
             cat.patches, current, release.info.version, release.length, base_cached
         )
         or []
     )
-    method = Method.KEPT if kept else Method.PATCH if chain else Method.FULL
-    download_bytes = {
-        Method.KEPT: 0,
-        Method.PATCH: sum(edge.length for edge in chain),
-        Method.FULL: release.length,
-    }[method]
+    if tree is not None:
+        method = Method.PATCH if tree.delta else Method.FULL
+        download_bytes, full_bytes = tree.download_bytes, tree.full_bytes
+    else:
+        method = Method.KEPT if kept else Method.PATCH if chain else Method.FULL
+        download_bytes = {
+            Method.KEPT: 0,
+            Method.PATCH: sum(edge.length for edge in chain),
+            Method.FULL: release.length,
+        }[method]
+        full_bytes = release.length
     info = UpdateInfo(
         from_version=current,
         version=release.info.version,
@@ -106,11 +121,11 @@ def plan_update(
         published=release.info.published,
         method=method,
         download_bytes=download_bytes,
-        full_bytes=release.length,
+        full_bytes=full_bytes,
         withdrawn=withdrawn,
         release_notes=release_notes(cat.releases.values(), current, release, channel),
     )
-    return Plan(release, chain, info, withdrawn)
+    return Plan(release, chain, info, withdrawn, tree)
 
 
 def up_to_date_key(

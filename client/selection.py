@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.version import Version
@@ -44,6 +44,18 @@ class Catalog:
     releases: dict[str, Release]  # by normalised version string
     patches: tuple[PatchEdge, ...]
     problems: tuple[str, ...] = ()  # targets of ours with malformed metadata (ignored)
+    tree_targets: Mapping[str, int] = field(default_factory=dict)  # format-2 name -> length
+
+
+@dataclass(frozen=True)
+class TreeRoute:
+    """How to get a release of the tree format: its manifest, then a delta or the pack."""
+
+    manifest: str
+    pack: str
+    delta: str | None  # from the installed version; None: the pack
+    download_bytes: int
+    full_bytes: int
 
 
 def catalog(app: str, targets: Mapping[str, Any]) -> Catalog:
@@ -55,10 +67,17 @@ def catalog(app: str, targets: Mapping[str, Any]) -> Catalog:
     URL, its hashes included) is ignored too, named in `problems` and in a logged warning:
     a hostile or broken value never becomes a path.
     """
+    from client.tree_format import DELTA_SUFFIX, MANIFEST_SUFFIX, PACK_SUFFIX
+
     releases: dict[str, Release] = {}
     patches: list[PatchEdge] = []
     problems: list[str] = []
+    tree: dict[str, int] = {}
+    tree_suffixes = (MANIFEST_SUFFIX, PACK_SUFFIX, DELTA_SUFFIX)
     for name, target in targets.items():
+        if name.startswith(f"{app}-") and name.endswith(tree_suffixes):
+            tree[name] = target.length  # named by a release record, which is checked
+            continue
         try:
             info = parse_custom(
                 name, getattr(target, "custom", None), getattr(target, "hashes", None)
@@ -77,7 +96,40 @@ def catalog(app: str, targets: Mapping[str, Any]) -> Catalog:
 
         for problem in problems:
             logging.getLogger(__name__).warning("%s", problem)
-    return Catalog(releases, tuple(patches), tuple(problems))
+    return Catalog(releases, tuple(patches), tuple(problems), tree)
+
+
+def tree_route(cat: Catalog, release: Release, current: str, base_ready: bool) -> TreeRoute | None:
+    """The tree-format route to `release`, or None when it has none (format 1: the archive).
+
+    A release whose record names a tree but whose manifest or pack is not listed is served by
+    its archive. The delta from `current` is used when the record lists `current` among its
+    bases, the delta is listed, the installed version can serve as base (`base_ready`: its
+    folder and integrity manifest are there) and it is clearly smaller than the pack."""
+    from client.tree_format import delta_name, manifest_name, pack_name
+
+    info = release.info
+    if info.tree is None:
+        return None
+    manifest, pack = manifest_name(info.app, info.version), pack_name(info.app, info.version)
+    if manifest not in cat.tree_targets or pack not in cat.tree_targets:
+        return None
+    full = cat.tree_targets[pack]
+    delta = None
+    try:
+        base = str(Version(current))
+    except ValueError:
+        base = ""
+    name = delta_name(info.app, base, info.version)
+    if (
+        base_ready
+        and base in info.tree.bases
+        and name in cat.tree_targets
+        and cat.tree_targets[name] < PATCH_RATIO * full
+    ):
+        delta = name
+    fetched = cat.tree_targets[delta] if delta is not None else full
+    return TreeRoute(manifest, pack, delta, cat.tree_targets[manifest] + fetched, full)
 
 
 def choose_update(

@@ -61,6 +61,14 @@ def _downloaded(v: dict[str, Any]) -> bool:
         return False  # no method: a full archive (operations.install)
     if v.get("method") == "kept" and v.get("tar") is None:
         return True  # a switch back: nothing was downloaded
+    if "ready" in v:  # tree format: the verified folder ready/<version> and its fingerprint
+        return (
+            v.get("method") in ("patch", "full")
+            and is_file_name(v.get("ready"))
+            and isinstance(v.get("fingerprint"), str)
+            and bool(re.fullmatch(r"[0-9a-f]{64}", v["fingerprint"]))
+            and _count(v.get("unpacked_size"), 1 << 62)
+        )
     digest = v.get("tar_sha256")
     return (
         is_file_name(v.get("tar"))
@@ -140,7 +148,9 @@ _FIELDS: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
         ),
         "an update (version, method) or null",
     ),
-    # verified tar ready to install: {"version", "tar", "tar_sha256", "unpacked_size", "method"}
+    # verified download ready to install: {"version", "tar", "tar_sha256", "unpacked_size",
+    # "method"} (format 1), or {"version", "ready", "fingerprint", "unpacked_size", "method"}
+    # (tree format: the version folder built in ready/<version>)
     "downloaded": (None, _optional(_downloaded), "a verified download or null"),
     # 0-99, drawn once per install root: staged rollouts
     "rollout_bucket": (None, lambda v: v is None or _count(v, 99), "an integer 0-99 or null"),

@@ -1,6 +1,6 @@
 """The issue's "Done when" scenario, over real HTTPS on loopback with releases made by repo-tools.
 
-setup 1.0 -> 1.1 by patch -> 1.2 by full archive (patch base missing) -> rollback to 1.1 with no
+setup 1.0 -> 1.1 by delta -> 1.2 by the full pack (no delta base) -> rollback to 1.1 with no
 network -> automatic updates skip 1.2 until 1.3 appears; beta sees 1.3b1, stable does not;
 primary mirror down -> the fallback is used.
 """
@@ -15,7 +15,7 @@ import pytest
 
 from client import Updater
 from client.history import read as read_history
-from tests.support.install import install_root, server_entry
+from tests.support.install import install_root, server_entry, without_delta_base
 from tests.support.publisher import Publisher
 
 
@@ -53,19 +53,19 @@ def test_update_rollback_skip_channels_mirrors(tmp_path, publisher, https_server
     downloaded = [r for r in read_history(layout.history_file) if r["event"] == "downloaded"]
     assert downloaded[-1]["method"] == "patch"
     assert downloaded[-1]["server"] == server_entry(server.url)["metadata_url"]
-    assert not any(p.endswith(".tar.gz") for p in server.requests)  # only the patch came over
+    assert not any(p.endswith((".tar.gz", ".tar.zst")) for p in server.requests)  # a delta
     kinds = [e.kind for e in events]
     assert {"checked", "update_available", "download_progress", "downloaded", "installed"} <= set(
         kinds
     )
 
-    # 1.1 -> 1.2 by the full archive: the patch base is missing from the cache
+    # 1.1 -> 1.2 by the full pack: 1.1.0 cannot be a delta base (its manifest is gone)
     assert publisher.release("--bump", "minor") == "1.2.0"
-    layout.base_tar("demo", "1.1.0").unlink()
+    without_delta_base(layout, "1.1.0")
     info = updater.check()
     assert info.version == "1.2.0" and info.method == "full"
     assert updater.update() == "1.2.0"
-    assert any(p.endswith("demo-1.2.0.tar.gz") for p in server.requests)
+    assert any(p.endswith("demo-1.2.0.tar.zst") for p in server.requests)
     assert layout.kept_versions() == ["1.0.0", "1.1.0", "1.2.0"]
 
     # rollback to 1.1 with no network at all
@@ -139,9 +139,9 @@ def test_patch_failure_falls_back_to_full_archive(tmp_path, publisher, https_ser
     root = tmp_path / "install"
     layout = install_root(root, publisher, "1.0.0", [server.url], test_ca.ca_file)
     publisher.release("--bump", "patch")
-    # a damaged patch base: the patch applies to the wrong bytes and the result fails the
-    # signed tar hash, so the same update fetches the full archive instead
-    base = layout.base_tar("demo", "1.0.0")
+    # a damaged delta base: the installed file a patch starts from fails its manifest hash,
+    # so the same update fetches the full pack instead
+    base = layout.version_dir("1.0.0") / "lib" / "data.bin"
     data = bytearray(base.read_bytes())
     data[600:700] = b"x" * 100
     base.write_bytes(bytes(data))

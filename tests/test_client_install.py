@@ -73,7 +73,8 @@ def test_setup_from_folder_creates_the_layout(root: Layout) -> None:
         assert (root.root / name).is_dir()
     assert os.readlink(root.current_link) == "versions/1.0.0"
     assert (root.metadata_dir / "root.json").read_text() == ROOT_JSON
-    assert root.base_tar("demo", "1.0.0").is_file()  # the patch base
+    assert not list(root.root.rglob("*.tar"))  # no tar is kept (tree format: issue 11)
+    assert json.loads((root.root / "cache" / "manifests" / "1.0.0.json").read_text())["app.py"]
     assert root.read_state().app == "demo"
     saved = json.loads(root.config_file.read_text())  # what differs from the defaults only
     assert saved == {"backup_paths": [str(root.root.parent / "data")]}

@@ -110,7 +110,7 @@ def test_verify_reports_damage_and_repair_puts_the_signed_files_back(installed_a
 
 def test_repair_downloads_the_archive_when_no_tar_is_cached(installed_app) -> None:
     server, layout = installed_app.server, installed_app.layout
-    layout.base_tar("demo", "1.0.0").unlink()
+    assert not layout.base_tar("demo", "1.0.0").exists()  # setup keeps no tar (issue 11)
     (layout.version_dir("1.0.0") / "app.py").write_text("print('tampered')\n")
     server.requests.clear()
     result = run_client(layout.root, "verify", "--repair")

@@ -76,3 +76,17 @@ class Installed:
     @property
     def root(self) -> Path:
         return self.layout.root
+
+
+def without_delta_base(layout: Layout, version: str) -> None:
+    """Make the next update of this install root a full download: the installed `version`
+    can no longer be the base of a delta (its integrity manifest is gone), and a format-1
+    patch base tar, if one is cached, is removed too."""
+    from client.install import manifest_file
+
+    manifest_file(layout, version).unlink()
+    layout.base_tar(publisher_app(layout), version).unlink(missing_ok=True)
+
+
+def publisher_app(layout: Layout) -> str:
+    return layout.app_name() or "demo"
