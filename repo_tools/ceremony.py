@@ -3,8 +3,12 @@
 A ceremony is a draft of the next root version in `<repo>/ceremony/` (never published):
 1. `begin` writes the draft: rotated online keys (a new key is generated next to the old one
    as `online/<role>.next.pem`), root keys added or removed, a new threshold.
-2. each holder runs `sign --key their-root-key.pem` on the draft (the file can travel between
-   offline machines; only signatures are added).
+2. each holder runs `sign --key their-root-key.pem` on the draft, which first shows what
+   changes against the published root (repo_tools.changes) and asks for confirmation; a
+   draft that does not follow from the published root, or that `finish` would refuse, is
+   never signed. An air-gapped holder gets a signing request (`export`) instead, signs it
+   with `sign --request` where there is no repository, and the signature file comes back
+   (`collect`; repo_tools.signing_request).
 3. `finish` checks the draft carries a threshold of signatures from the current root keys
    *and* from the new root keys (what every client checks), then verifies the staged result
    as a brand-new client would (root chain from `1.root.json`, every role), publishes it,
@@ -15,18 +19,19 @@ A ceremony is a draft of the next root version in `<repo>/ceremony/` (never publ
 
 from __future__ import annotations
 
-import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from securesystemslib.signer import SSlibKey
 from tuf.api.metadata import Metadata, Root
 
 from repo_tools import keys as keystore
+from repo_tools.changes import FOLLOWS_FIELD, HOLDER_FIELD, Changes, fingerprint, holder_of
 from repo_tools.config import PublisherConfig, load_config
 from repo_tools.errors import RepoError
+from repo_tools.holder_keys import read_public_key
 from repo_tools.repository import (
     SERIALIZER,
     Transaction,
@@ -36,6 +41,7 @@ from repo_tools.repository import (
     read_metadata,
 )
 from repo_tools.roles import ONLINE_ROLES, Role, chain_from
+from repo_tools.signing_request import SigningRequest, add_signature, check_signable, sign_with
 
 CEREMONY_DIR = "ceremony"
 DRAFT_NAME = "root.draft.json"
@@ -43,12 +49,6 @@ DRAFT_NAME = "root.draft.json"
 
 class CeremonyError(RepoError):
     pass
-
-
-@dataclass(frozen=True)
-class NewKey:
-    private: Path  # keep it offline
-    public: Path  # share this one (.pub.json)
 
 
 @dataclass(frozen=True)
@@ -96,28 +96,6 @@ def next_key_path(keys: Path, role: str) -> Path:
     return keys / "online" / f"{role}.next.pem"
 
 
-def write_public_key(path: Path, key: SSlibKey) -> None:
-    path.write_text(json.dumps({"keyid": key.keyid, **key.to_dict()}, indent=2) + "\n")
-
-
-def read_public_key(path: Path) -> SSlibKey:
-    try:
-        data = json.loads(path.read_text())
-        return SSlibKey.from_dict(data.pop("keyid"), data)
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise CeremonyError(f"{path} is not a public key file from `repo-tools keygen`") from error
-
-
-def keygen(path: Path, repo: Path) -> NewKey:
-    """A new root key for a holder: private key at path, public part at path + .pub.json."""
-    if path.exists():
-        raise CeremonyError(f"{path} exists: choose a new file name")
-    stored = keystore.generate(path, repo)
-    public = path.with_name(path.name + ".pub.json")
-    write_public_key(public, stored.signer.public_key)
-    return NewKey(path, public)
-
-
 def begin(
     repo: Path,
     keys: Path,
@@ -145,6 +123,7 @@ def begin(
                 next_key_path(keys, role).unlink(missing_ok=True)
             raise
         draft.signed.version += 1
+        draft.signed.unrecognized_fields[FOLLOWS_FIELD] = fingerprint(roles.root)
         draft.signed.expires = datetime.now(UTC).replace(microsecond=0) + timedelta(
             days=config.expiry_days[Role.ROOT]
         )
@@ -188,10 +167,11 @@ def _change_root(
             f"{len(root.roles[Role.ROOT].keyids)} root keys"
         )
     for role in rotate:
-        new_key = keystore.generate(next_key_path(keys, role), repo)
+        new_key = keystore.generate(next_key_path(keys, role), repo).signer.public_key
+        new_key.unrecognized_fields[HOLDER_FIELD] = f"online {role} key"
         for keyid in list(root.roles[role].keyids):
             root.revoke_key(keyid, role)
-        root.add_key(new_key.signer.public_key, role)
+        root.add_key(new_key, role)
 
 
 def _load_draft(repo: Path) -> Metadata[Root]:
@@ -205,19 +185,85 @@ def _root_keyids(current: Root, draft: Metadata[Root]) -> set[str]:
     return set(current.roles[Role.ROOT].keyids) | set(draft.signed.roles[Role.ROOT].keyids)
 
 
-def sign_draft(repo: Path, key_file: Path) -> DraftSigned:
-    """Add one holder's signature; the progress is counted on the same reading of the draft
-    and the current root."""
-    draft = _load_draft(repo)
-    stored = keystore.load(key_file)
-    current = load_roles(repo).root.signed
-    if stored.keyid not in _root_keyids(current, draft):
-        raise CeremonyError(
-            f"{key_file} is not a root key of the current or the new root: nothing signed"
-        )
-    draft.sign(stored.signer, append=True)
-    draft.to_file(str(draft_path(repo)), SERIALIZER)
-    return DraftSigned([stored.keyid], _progress(draft, current))
+@dataclass(frozen=True)
+class Review:
+    """What a holder is shown: the changes, the signatures so far and whose they are."""
+
+    changes: Changes
+    progress: CeremonyStatus
+    signed_by: list[str]  # "keyid (holder)" of every valid signature on the draft
+
+    def text(self) -> str:
+        who = ", ".join(self.signed_by) or "nobody yet"
+        return f"{self.changes.text()}\nsigned by: {who}\n{self.progress.describe()}"
+
+
+def _request(repo: Path, draft: Metadata[Root]) -> SigningRequest:
+    current = load_roles(repo).root
+    return SigningRequest(Role.ROOT, current, current, draft)
+
+
+def _review(repo: Path, keys: Path, request: SigningRequest) -> Review:
+    changes = request.changes()
+    old, new = request.root.signed, request.draft.signed
+    for role in ONLINE_ROLES:  # finish puts <role>.next.pem in place of a changed online key
+        if (
+            set(old.roles[role].keyids) != set(new.roles[role].keyids)
+            and not next_key_path(keys, role).exists()
+        ):
+            changes.problems.append(
+                f"the draft changes the {role} keys, but this ceremony made no new {role} key "
+                f"({next_key_path(keys, role)}): finish could not sign {role}"
+            )
+    valid = request.signing_keys()
+    signed_by = []
+    for keyid, signature in request.draft.signatures.items():
+        try:
+            valid[keyid].verify_signature(signature, request.draft.signed_bytes)
+        except Exception:  # not a key of the ceremony, or a signature over other bytes
+            continue
+        signed_by.append(f"{keyid[:16]} ({holder_of(valid[keyid])})")
+    return Review(changes, _progress(request.draft, old), signed_by)
+
+
+def review(repo: Path, keys: Path) -> Review:
+    """`ceremony status`: the draft's changes against the published root, its signatures."""
+    return _review(repo, keys, _request(repo, _load_draft(repo)))
+
+
+def sign_draft(
+    repo: Path, key_file: Path, keys: Path, confirm: Callable[[Review], bool]
+) -> DraftSigned:
+    """Add one holder's signature after they confirmed the review; the progress is counted
+    on the same reading of the draft and the current root."""
+    with locked(repo):
+        request = _request(repo, _load_draft(repo))
+        shown = _review(repo, keys, request)
+        check_signable(request, shown.changes)
+        signature = sign_with(request, key_file, lambda _: confirm(shown))
+        request.draft.to_file(str(draft_path(repo)), SERIALIZER)
+        return DraftSigned([signature.keyid], _progress(request.draft, request.root.signed))
+
+
+def export_request(repo: Path, keys: Path, out: Path) -> Review:
+    """A signing request for air-gapped holders (refused when the draft has a problem)."""
+    from repo_tools.signing_request import write_request
+
+    request = _request(repo, _load_draft(repo))
+    shown = _review(repo, keys, request)
+    check_signable(request, shown.changes)
+    write_request(out, request)
+    return shown
+
+
+def collect(repo: Path, signature_files: list[Path]) -> DraftSigned:
+    """Add signature files made from a signing request to the draft (each one checked)."""
+    with locked(repo):
+        request = _request(repo, _load_draft(repo))
+        allowed = request.signing_keys()
+        added = [add_signature(p, Role.ROOT, request.draft, allowed) for p in signature_files]
+        request.draft.to_file(str(draft_path(repo)), SERIALIZER)
+        return DraftSigned(added, _progress(request.draft, request.root.signed))
 
 
 def sign_with_local_root_keys(repo: Path, keys: Path) -> DraftSigned:
@@ -265,6 +311,8 @@ def finish(repo: Path, keys: Path, config: PublisherConfig | None = None) -> Roo
                 f" the draft is {draft.signed.version}): run `repo-tools ceremony abort` and "
                 "begin again"
             )
+        request = SigningRequest(Role.ROOT, roles.root, roles.root, draft)
+        check_signable(request, _review(repo, keys, request).changes)
         progress = _progress(draft, roles.root.signed)
         if not progress.complete:
             missing = _missing(progress)

@@ -26,7 +26,7 @@ from repo_tools.cli_base import (
     report_published,
     run,
 )
-from repo_tools.cli_keys import ceremony, keygen, rotate_key
+from repo_tools.cli_keys import ceremony, encrypt_key, keygen, rotate_key
 from repo_tools.cli_release import release
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def main(ctx: click.Context, repo: Path, keys: Path) -> None:
     ctx.obj = Context(repo, keys)
 
 
-for command in (keygen, ceremony, rotate_key, release):
+for command in (keygen, encrypt_key, ceremony, rotate_key, release):
     main.add_command(command)
 
 

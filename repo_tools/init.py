@@ -23,6 +23,7 @@ from tuf.api.metadata import Role as TufRole
 
 from repo_tools import keys as keystore
 from repo_tools.ceremony import CEREMONY_DIR
+from repo_tools.changes import HOLDER_FIELD
 from repo_tools.config import CONFIG_NAME, PublisherConfig, save_config
 from repo_tools.errors import RepoError
 from repo_tools.repository import (
@@ -198,9 +199,11 @@ def _initial_roles(
     expiry = datetime.now(UTC) + timedelta(days=1)  # replaced when signing
     root = Root(expires=expiry, consistent_snapshot=True)
     root.roles[Role.ROOT] = TufRole([], root_threshold)
-    for key in offline:
+    for number, key in enumerate(offline, 1):  # the holder names every signer is shown
+        key.signer.public_key.unrecognized_fields[HOLDER_FIELD] = f"root-{number}"
         root.add_key(key.signer.public_key, Role.ROOT)
     for role, key in online.items():
+        key.signer.public_key.unrecognized_fields[HOLDER_FIELD] = f"online {role} key"
         root.add_key(key.signer.public_key, role)
     all_keys = [*offline, *online.values()]
     days = config.expiry_days
