@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from client.codec import CODEC_NAME, make_patch
 from client.formats import ArchiveInfo, PatchInfo, archive_name, channel_of, patch_name
 from client.layout import BUNDLED_CONFIG, RELEASE_FILE, ROOT_FILE
 from repo_tools import keys as keystore
+from repo_tools import offline_targets
 from repo_tools.bundle_entry import check_entry_point
 from repo_tools.bundle_rules import BundleInspection, inspect_bundle
 from repo_tools.catalog import Archives, released_archives
@@ -36,7 +37,7 @@ from repo_tools.repository import (
     prefixed_target_name,
     resign,
 )
-from repo_tools.roles import TOP_LEVEL_CHAIN
+from repo_tools.roles import TOP_LEVEL_CHAIN, Role
 from repo_tools.verify import repair_hint, verify_repository
 from repo_tools.versioning import next_version, patch_bases
 
@@ -62,6 +63,7 @@ class ReleaseResult:
     archive: str
     patches: list[str]
     inspection: BundleInspection  # what bundle_exclude left out; the secret scan that passed
+    pending: Path | None = None  # offline targets: held here for the holders, not published
 
 
 @dataclass(frozen=True)
@@ -175,8 +177,11 @@ def _check_request(
         # the client's entry point must be in the archive and runnable, or setup refuses it
         check_entry_point(bundle, inspection, config.client_settings)
     stored_keys = keystore.load_all(keys)
+    if config.offline_targets:
+        offline_targets.check_none_pending(repo)
     for role in TOP_LEVEL_CHAIN:
-        _require_keys(roles, role, stored_keys)
+        if not (role == Role.TARGETS and config.offline_targets):  # its holders sign later
+            _require_keys(roles, role, stored_keys)
     return _Checked(roles, new, bundle, stored_keys, inspection)
 
 
@@ -215,6 +220,12 @@ def release(
         try:
             built = _build(repo, transaction, roles, stored_keys, config, request, bundle, new)
             result = ReleaseResult(new, built.archive, built.patches, inspection)
+            if config.offline_targets:  # kept for the targets holders, published by them
+                held = (str(new), built.archive, built.patches)
+                pending = offline_targets.hold(repo, transaction, roles, config, held)
+                transaction.abort()
+                return replace(result, pending=pending.folder)
+            _sign_and_verify(repo, transaction, roles, stored_keys, config, built)
             transaction.commit()
         except BaseException:
             transaction.abort()
@@ -267,11 +278,21 @@ def _build(
     _add_target(transaction, targets, archive_path, archive_path.name, info.to_custom())
     patches = _make_patches(repo, transaction, targets, app, new, tar_path.read_bytes(), archives)
     tar_path.unlink()
+    return _Built(archive_path.name, patches)
 
+
+def _sign_and_verify(
+    repo: Path,
+    transaction: Transaction,
+    roles: RoleSet,
+    stored_keys: list[keystore.StoredKey],
+    config: PublisherConfig,
+    built: _Built,
+) -> None:
     resign(roles, stored_keys, config.expiry_days, TOP_LEVEL_CHAIN)
     transaction.write_roles(roles, set(TOP_LEVEL_CHAIN))
 
-    new_targets = {archive_path.name, *patches}
+    new_targets = {built.archive, *built.patches}
     report = verify_repository(
         repo, 0, transaction.staged_metadata, transaction.staged_targets, new_targets
     )
@@ -280,7 +301,6 @@ def _build(
             "the new release does not verify as clients would see it, so nothing was "
             f"published: {'; '.join(report.problems)}. {repair_hint(report.problems)}"
         )
-    return _Built(archive_path.name, patches)
 
 
 def _require_keys(roles: RoleSet, role: str, stored: list[keystore.StoredKey]) -> None:
