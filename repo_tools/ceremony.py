@@ -19,6 +19,7 @@ A ceremony is a draft of the next root version in `<repo>/ceremony/` (never publ
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,12 +40,14 @@ from repo_tools.repository import (
     load_roles,
     locked,
     read_metadata,
+    sign_with_key,
 )
 from repo_tools.roles import ONLINE_ROLES, Role, chain_from
 from repo_tools.signing_request import SigningRequest, add_signature, check_signable, sign_with
 
 CEREMONY_DIR = "ceremony"
 DRAFT_NAME = "root.draft.json"
+SET_KEYS_NAME = "keys-set.json"
 
 
 class CeremonyError(RepoError):
@@ -104,7 +107,12 @@ def begin(
     remove_root_keys: list[str],
     threshold: int | None,
     config: PublisherConfig | None = None,
+    *,
+    targets_keys: tuple[list[Path], int] | None = None,
 ) -> Draft:
+    """`targets_keys` (public key files, threshold): targets gets exactly these keys, e.g.
+    a token's or offline holders'; `finish` signs targets with them (bring them, or the
+    token's .signer.json, into the keys folder for it)."""
     config = config or load_config(repo)
     with locked(repo):
         if draft_path(repo).exists():
@@ -118,6 +126,8 @@ def begin(
             _change_root(
                 draft.signed, keys, repo, rotate, add_root_keys, remove_root_keys, threshold
             )
+            if targets_keys is not None:
+                _set_targets_keys(draft.signed, rotate, *targets_keys)
         except BaseException:
             for role in rotate:  # a failed begin leaves no half-rotated key behind
                 next_key_path(keys, role).unlink(missing_ok=True)
@@ -130,7 +140,30 @@ def begin(
         draft.signatures.clear()
         draft_path(repo).parent.mkdir(exist_ok=True)
         draft.to_file(str(draft_path(repo)), SERIALIZER)
+        if targets_keys is not None:
+            (repo / CEREMONY_DIR / SET_KEYS_NAME).write_text(json.dumps([str(Role.TARGETS)]))
         return Draft(draft.signed.version, draft_path(repo))
+
+
+def _set_targets_keys(root: Root, rotate: list[str], public: list[Path], threshold: int) -> None:
+    if Role.TARGETS in rotate:
+        raise CeremonyError("give either --rotate targets or --targets-key, not both")
+    if not 1 <= threshold <= len(public):
+        raise CeremonyError(
+            f"targets threshold {threshold} needs between 1 and {len(public)} targets keys"
+        )
+    new_keys = [read_public_key(path) for path in public]
+    for keyid in list(root.roles[Role.TARGETS].keyids):
+        root.revoke_key(keyid, Role.TARGETS)
+    for key in new_keys:
+        root.add_key(key, Role.TARGETS)
+    root.roles[Role.TARGETS].threshold = threshold
+
+
+def _keys_set(repo: Path) -> list[str]:
+    """Roles whose keys this ceremony set from public key files (`--targets-key`)."""
+    path = repo / CEREMONY_DIR / SET_KEYS_NAME
+    return list(json.loads(path.read_text())) if path.exists() else []
 
 
 def _change_root(
@@ -206,11 +239,10 @@ def _request(repo: Path, draft: Metadata[Root]) -> SigningRequest:
 def _review(repo: Path, keys: Path, request: SigningRequest) -> Review:
     changes = request.changes()
     old, new = request.root.signed, request.draft.signed
+    set_here = _keys_set(repo)
     for role in ONLINE_ROLES:  # finish puts <role>.next.pem in place of a changed online key
-        if (
-            set(old.roles[role].keyids) != set(new.roles[role].keyids)
-            and not next_key_path(keys, role).exists()
-        ):
+        changed = set(old.roles[role].keyids) != set(new.roles[role].keyids)
+        if changed and role not in set_here and not next_key_path(keys, role).exists():
             changes.problems.append(
                 f"the draft changes the {role} keys, but this ceremony made no new {role} key "
                 f"({next_key_path(keys, role)}): finish could not sign {role}"
@@ -275,7 +307,7 @@ def sign_with_local_root_keys(repo: Path, keys: Path) -> DraftSigned:
     for path in sorted((keys / "offline").glob("*.pem")):
         stored = keystore.load(path)
         if stored.keyid in allowed:
-            draft.sign(stored.signer, append=True)
+            sign_with_key(draft, stored)
             signed.append(stored.keyid)
     draft.to_file(str(draft_path(repo)), SERIALIZER)
     return DraftSigned(signed, _progress(draft, current))
@@ -318,7 +350,8 @@ def finish(repo: Path, keys: Path, config: PublisherConfig | None = None) -> Roo
             missing = _missing(progress)
             raise CeremonyError(f"not enough signatures yet: {progress.describe()}{missing}")
         rotated: list[str] = [r for r in ONLINE_ROLES if next_key_path(keys, r).exists()]
-        roles_to_sign = {r for role in rotated for r in chain_from(role)}
+        set_here = _keys_set(repo)
+        roles_to_sign = {r for role in [*rotated, *set_here] for r in chain_from(role)}
         roles.root = draft
         stored = keystore.load_all(keys)
         commit_resigned(
@@ -331,6 +364,8 @@ def finish(repo: Path, keys: Path, config: PublisherConfig | None = None) -> Roo
             check=_verify_as_installed_clients,
         )
         _retire_rotated_keys(keys, rotated)
+        for role in set_here:  # an online key the new root no longer names is retired
+            _retire_unnamed(keys, role, stored, draft.signed)
         shutil.rmtree(repo / CEREMONY_DIR)
         return RootPublished(draft.signed.version, rotated)
 
@@ -378,6 +413,16 @@ def _retire_rotated_keys(keys: Path, rotated: list[str]) -> None:
         if current.exists():
             current.rename(retired / f"{role}-{stamp}.pem")
         next_key_path(keys, role).rename(current)
+
+
+def _retire_unnamed(keys: Path, role: str, stored: list[keystore.StoredKey], root: Root) -> None:
+    current = keystore.online_key_path(keys, role)
+    for key in stored:
+        if key.path == current and key.keyid not in root.roles[role].keyids:
+            retired = keys / "retired"
+            retired.mkdir(exist_ok=True, mode=0o700)
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            current.rename(retired / f"{role}-{stamp}.pem")
 
 
 def abort(repo: Path, keys: Path) -> None:

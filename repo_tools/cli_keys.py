@@ -124,6 +124,14 @@ def ceremony() -> None:
 )
 @click.option("--remove-root-key", multiple=True, help="Key id (or unique prefix) to remove.")
 @click.option("--root-threshold", type=int, help="New number of root signatures required.")
+@click.option(
+    "--targets-key",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="Public key file (.pub.json) that alone signs targets from now on (repeatable): a "
+    "token's key or offline targets holders'. finish signs targets with them.",
+)
+@click.option("--targets-threshold", type=int, default=1, show_default=True)
 @click.pass_obj
 def ceremony_begin(
     obj: Context,
@@ -131,12 +139,15 @@ def ceremony_begin(
     add_root_key: tuple[Path, ...],
     remove_root_key: tuple[str, ...],
     root_threshold: int | None,
+    targets_key: tuple[Path, ...],
+    targets_threshold: int,
 ) -> None:
     """Draft the next root version with the requested changes."""
     from repo_tools.ceremony import begin
 
     changes = (list(rotate), list(add_root_key), list(remove_root_key), root_threshold)
-    draft = run(lambda: begin(obj.repo, obj.keys, *changes))
+    targets = (list(targets_key), targets_threshold) if targets_key else None
+    draft = run(lambda: begin(obj.repo, obj.keys, *changes, targets_keys=targets))
     click.echo(
         f"draft root version {draft.version} in {draft.path}; "
         "each root key holder now runs `repo-tools ceremony sign --key FILE`"

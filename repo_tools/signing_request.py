@@ -23,6 +23,7 @@ from typing import Any
 
 from securesystemslib.exceptions import UnverifiedSignatureError
 from securesystemslib.signer import Signature
+from tuf.api.exceptions import UnsignedMetadataError
 from tuf.api.metadata import Key, Metadata, Root, Signed, Targets
 
 from repo_tools import keys as keystore
@@ -133,7 +134,14 @@ def sign_with(
             f"{key_file} (key id {stored.keyid[:12]}) is not a {request.role} key of {whose}: "
             "nothing was signed"
         )
-    return request.draft.sign(stored.signer, append=True)
+    try:
+        return request.draft.sign(stored.signer, append=True)
+    except UnsignedMetadataError as error:
+        raise SigningError(
+            f"{key_file} (key id {stored.keyid[:12]}) could not sign: "
+            f"{error.__cause__ or error}. Nothing was signed: check the token (PIN, "
+            "PYKCS11LIB, plugged in) and try again"
+        ) from error
 
 
 def signature_path(folder: Path, request: SigningRequest, keyid: str) -> Path:
