@@ -26,7 +26,7 @@ from repo_tools.cli_base import (
     report_published,
     run,
 )
-from repo_tools.cli_keys import ceremony, encrypt_key, keygen, rotate_key
+from repo_tools.cli_keys import ceremony, encrypt_key, keygen, rotate_key, use_signer
 from repo_tools.cli_release import release
 from repo_tools.cli_targets import targets
 
@@ -55,7 +55,7 @@ def main(ctx: click.Context, repo: Path, keys: Path) -> None:
     ctx.obj = Context(repo, keys)
 
 
-for command in (keygen, encrypt_key, ceremony, rotate_key, release, targets):
+for command in (keygen, encrypt_key, use_signer, ceremony, rotate_key, release, targets):
     main.add_command(command)
 
 

@@ -273,3 +273,24 @@ def rotate_key(obj: Context, role: str) -> None:
         )
         sys.exit(1)
     click.echo(f"rotated the {role} key; published root version {rotation.root_version}")
+
+
+@click.command("use-signer")
+@click.argument("role", type=click.Choice(ONLINE_ROLE_NAMES))
+@click.option(
+    "--uri",
+    required=True,
+    help="securesystemslib signer URI of the role's key, e.g. hsm:2?label=ci-token or "
+    "file2:/run/secrets/timestamp.pem (tested here: hsm:, file2:).",
+)
+@click.option("--key-id", help="Which of the role's keys (when root names several).")
+@click.pass_obj
+def use_signer(obj: Context, role: str, uri: str, key_id: str | None) -> None:
+    """Sign an online role with a key held by a token, a secret file or a key service."""
+    from repo_tools.signer_uri import use_signer as configure
+
+    done = run(lambda: configure(obj.repo, obj.keys, role, uri, key_id))
+    click.echo(
+        f"{role} signs with {uri} (key id {done.keyid[:12]}) from {done.path}; remove the "
+        f"old key file online/{role}.pem if it is still there"
+    )
