@@ -187,3 +187,47 @@ def test_online_keys_encrypted_in_place_sign_with_the_passphrase_from_a_file(
                          str(publisher.bundle), env=_env(env))  # fmt: skip
     assert released.returncode == 0, released.stderr
     assert tools_ok(repo, keys, "verify").startswith("ok")
+
+
+def test_a_holder_types_the_passphrase_at_a_prompt_that_does_not_echo(
+    holders, tmp_path: Path
+) -> None:
+    import sys
+
+    from tests.support.terminal import run_in_terminal
+
+    publisher, _ = holders
+    repo, keys = publisher.repo, publisher.keys
+    typed = "typed at the terminal"
+    env = _env({})
+    command = [sys.executable, "-m", "repo_tools", "--repo", str(repo), "--keys", str(keys)]
+    code, shown = run_in_terminal(
+        [*command, "keygen", "--holder", "Fay", "--out", str(tmp_path / "fay.pem")],
+        [("new passphrase for private key", typed), ("Repeat for confirmation", typed)],
+        env,
+        tmp_path,
+    )
+    assert code == 0, shown
+    assert typed not in shown  # nothing echoed
+    assert is_encrypted((tmp_path / "fay.pem").read_bytes())
+
+    tools_ok(repo, keys, "ceremony", "begin", "--add-root-key", str(tmp_path / "fay.pem.pub.json"))
+    request = tmp_path / "request.json"
+    tools_ok(repo, keys, "ceremony", "export", "--out", str(request))
+    folder = holder_folder(tmp_path / "air-gapped", "fay", request, tmp_path / "fay.pem")
+    signing = [sys.executable, "-m", "repo_tools", "ceremony", "sign", "--request",
+               "request.json", "--key", "fay.pem"]  # fmt: skip
+    code, shown = run_in_terminal(
+        signing,
+        [("sign exactly this?", "y"), ("passphrase for private key fay.pem", "wrong words here")],
+        env,
+        folder,
+    )
+    assert code == 1 and "wrong passphrase for private key fay.pem" in shown, shown
+    assert files_in(folder) == {"request.json", "fay.pem"}
+    code, shown = run_in_terminal(
+        signing, [("sign exactly this?", "y"), ("passphrase for private key", typed)], env, folder
+    )
+    assert code == 0, shown
+    assert "(ed25519, Fay)" in shown and typed not in shown
+    assert len(files_in(folder)) == 3
