@@ -7,7 +7,6 @@ key file is encrypted with a passphrase unless the holder explicitly asks for a 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,15 +28,14 @@ class NewKey:
 
 
 def write_public_key(path: Path, key: SSlibKey) -> None:
-    path.write_text(json.dumps({"keyid": key.keyid, **key.to_dict()}, indent=2) + "\n")
+    keystore.write_public_part(path, key)
 
 
 def read_public_key(path: Path) -> SSlibKey:
     try:
-        data = json.loads(path.read_text())
-        return SSlibKey.from_dict(data.pop("keyid"), data)
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise HolderKeyError(f"{path} is not a public key file from `repo-tools keygen`") from error
+        return keystore.read_public_part(path)
+    except keystore.KeyFileError as error:
+        raise HolderKeyError(str(error)) from error
 
 
 def keygen(path: Path, repo: Path, holder: str, passphrase: str | None) -> NewKey:

@@ -135,9 +135,61 @@ def load(path: Path) -> StoredKey:
             f"private key {path} can be read by other users (mode "
             f"{oct(path.stat().st_mode & 0o777)}): run `chmod 600 {path}` and try again"
         )
-    private_key = _decode(path, path.read_bytes())
+    data = path.read_bytes()
+    sidecar = public_part_path(path)
+    if is_encrypted(data) and sidecar.exists():
+        # the passphrase is asked for only when this key signs: commands load every key
+        # of the folder, most of which they never use
+        return StoredKey(path, _DeferredSigner(path, read_public_part(sidecar)))
+    private_key = _decode(path, data)
     public = SSlibKey.from_crypto(private_key.public_key(), scheme="ed25519")
     return StoredKey(path, CryptoSigner(private_key, public))
+
+
+def public_part_path(path: Path) -> Path:
+    """Where a key file's public part is kept (`keygen`, `encrypt-key`): NAME.pem.pub.json."""
+    return path.with_name(path.name + ".pub.json")
+
+
+def write_public_part(path: Path, key: SSlibKey) -> None:
+    path.write_text(json.dumps({"keyid": key.keyid, **key.to_dict()}, indent=2) + "\n")
+
+
+def read_public_part(path: Path) -> SSlibKey:
+    try:
+        data = json.loads(path.read_text())
+        return SSlibKey.from_dict(data.pop("keyid"), data)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise KeyFileError(f"{path} is not a public key file from `repo-tools keygen`") from error
+
+
+class _DeferredSigner(Signer):
+    """An encrypted key file whose public part is known: decrypted when it first signs, and
+    refused if the decrypted key is not the one its public part names."""
+
+    def __init__(self, path: Path, public: SSlibKey) -> None:
+        self._path, self._public = path, public
+        self._signer: CryptoSigner | None = None
+
+    @property
+    def public_key(self) -> SSlibKey:
+        return self._public
+
+    @classmethod
+    def from_priv_key_uri(cls, priv_key_uri, public_key, secrets_handler=None):  # noqa: ANN001, ANN206
+        raise ValueError("a deferred key file has no URI")
+
+    def sign(self, payload: bytes):  # noqa: ANN201
+        if self._signer is None:
+            private_key = _decode(self._path, self._path.read_bytes())
+            actual = SSlibKey.from_crypto(private_key.public_key(), scheme="ed25519")
+            if actual.keyval != self._public.keyval:
+                raise KeyFileError(
+                    f"{self._path} does not hold the key its public part "
+                    f"{public_part_path(self._path).name} names: restore the right pair"
+                )
+            self._signer = CryptoSigner(private_key, self._public)
+        return self._signer.sign(payload)
 
 
 def is_encrypted(data: bytes) -> bool:
@@ -184,6 +236,8 @@ def protect(path: Path) -> StoredKey:
     staged.unlink(missing_ok=True)
     _write_new(staged, _pem(private_key, new_passphrase(f"private key {path}")))
     os.replace(staged, path)
+    if not public_part_path(path).exists():
+        write_public_part(public_part_path(path), public)
     return StoredKey(path, CryptoSigner(private_key, public))
 
 

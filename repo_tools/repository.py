@@ -135,6 +135,8 @@ def sign_with_key(md: Metadata, key: StoredKey) -> None:
     try:
         md.sign(key.signer, append=True)
     except UnsignedMetadataError as error:
+        if isinstance(error.__cause__, RepoError):  # e.g. a wrong passphrase: its own words
+            raise error.__cause__ from None
         raise RepoError(
             f"the key {key.path} (key id {key.keyid[:12]}) could not sign {md.signed.type}: "
             f"{error.__cause__ or error}. Nothing was published: check the token or service "

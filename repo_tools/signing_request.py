@@ -137,6 +137,8 @@ def sign_with(
     try:
         return request.draft.sign(stored.signer, append=True)
     except UnsignedMetadataError as error:
+        if isinstance(error.__cause__, RepoError):  # e.g. a wrong passphrase: its own words
+            raise error.__cause__ from None
         raise SigningError(
             f"{key_file} (key id {stored.keyid[:12]}) could not sign: "
             f"{error.__cause__ or error}. Nothing was signed: check the token (PIN, "

@@ -231,3 +231,25 @@ def test_a_holder_types_the_passphrase_at_a_prompt_that_does_not_echo(
     assert code == 0, shown
     assert "(ed25519, Fay)" in shown and typed not in shown
     assert len(files_in(folder)) == 3
+
+
+def test_an_encrypted_key_is_decrypted_only_when_it_signs(tmp_path: Path) -> None:
+    """An encrypted root key left in keys/offline/ does not stop a release (the online keys
+    sign it; no passphrase is asked for), and is asked for when root is to be signed."""
+    publisher = Publisher(tmp_path / "pub")
+    repo, keys = publisher.repo, publisher.keys
+    root_key = keys / "offline" / "root-1.pem"
+    env = passphrase_file(tmp_path)
+    assert run_tools(repo, keys, "encrypt-key", str(root_key), env=_env(env)).returncode == 0
+    assert (keys / "offline" / "root-1.pem.pub.json").exists()
+    from tests.support.bundles import write_app
+
+    write_app(publisher.bundle, "deferred")
+    released = run_tools(repo, keys, "release", "--version", "1.0.0", "--bundle",
+                         str(publisher.bundle), env=_env({}))  # fmt: skip
+    assert released.returncode == 0, released.stderr
+    before = tree_digest(repo)
+    refused(run_tools(repo, keys, "refresh", "--force", env=_env({})), "needs a passphrase")
+    assert tree_digest(repo) == before
+    refreshed = run_tools(repo, keys, "refresh", "--force", env=_env(env))
+    assert refreshed.returncode == 0 and "root" in refreshed.stdout, refreshed.stderr
