@@ -9,7 +9,9 @@ Every step is a whole command in a child process (bench/_process.py): wall time 
 exit, peak RSS (``ru_maxrss`` by ``wait4``), a time limit after which it is killed and the
 table says so. Disk is counted like ``du``: allocated blocks, hard links once.
 
-* ours, the current format, in the project's environment: ``repo-tools init``, then
+* ours, twice: the new format (format 2: this tree) and the current one (format 1: the
+  project at CURRENT_FORMAT_COMMIT, unpacked from git into .bench/ and put first on
+  PYTHONPATH), each in the project's environment: ``repo-tools init``, then
   ``repo-tools release --version V --bundle B`` for each release; ``update-client setup``
   from the 1.0.0 archive (the first install) and ``update-client update`` 1.0.0 -> 1.1.0
   against bench/loopback.py's HTTPS server on 127.0.0.1.
@@ -32,6 +34,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -43,6 +46,7 @@ from bench._process import ProcessRun, allocated_bytes, mem_available_mb, run_me
 from bench.loopback import LoopbackCA, LoopbackServer, make_ca
 from bench.paths import ROOT
 from bench.scale_bundle import (
+    SCALE_DIR,
     UPGRADE,
     VERSIONS,
     BundleSet,
@@ -176,11 +180,49 @@ def _environment(pycache: Path, base: dict[str, str] | None = None) -> dict[str,
     return env
 
 
-def _ours(bundles: dict[str, Path], work: Path, ca: LoopbackCA) -> Side:
+# the last commit of the current format (format 1: whole-tar patches, a tar cache per version)
+CURRENT_FORMAT_COMMIT = "b6e5b3becf341872ea13e2939e114c9a0881a418"
+
+
+def current_format_source() -> Path:
+    """The project as of CURRENT_FORMAT_COMMIT, unpacked once into .bench/ (git archive)."""
+    folder = SCALE_DIR / f"format1-{CURRENT_FORMAT_COMMIT[:12]}"
+    if (folder / "repo_tools").is_dir():
+        return folder
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", CURRENT_FORMAT_COMMIT],
+                             check=True, capture_output=True).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(partial)], input=archive, check=True)
+    partial.rename(folder)
+    return folder
+
+
+@dataclass(frozen=True)
+class Ours:
+    """One of our two formats: where its code is, and the names its releases get."""
+
+    key: str  # "new" or "current"
+    source: Path  # put first on PYTHONPATH
+    full: str  # glob of the full download a client of this format takes, {v} for the version
+    patch: str  # glob of the update from {b} to {v}
+
+
+def formats() -> tuple[Ours, Ours]:
+    return (
+        Ours("new", ROOT, "*.{app}-{v}.tar.zst", "*.{app}-{v}.from-{b}.delta"),
+        Ours("current", current_format_source(), "*.{app}-{v}.tar.gz",
+             "*.{app}-{v}.from-{b}.patch"),
+    )  # fmt: skip
+
+
+def _ours(fmt: Ours, bundles: dict[str, Path], work: Path, ca: LoopbackCA) -> Side:
     side = Side()
-    home, logs = work / "ours", work / "logs" / "ours"
+    home, logs = work / f"ours-{fmt.key}", work / "logs" / f"ours-{fmt.key}"
     home.mkdir()
-    env = _environment(work / "pycache-ours")
+    env = _environment(work / f"pycache-ours-{fmt.key}")
+    env["PYTHONPATH"] = os.pathsep.join([str(fmt.source), env.get("PYTHONPATH", "")]).rstrip(":")
     python = [sys.executable, "-m"]
     repo, keys = home / "repo", home / "keys"
     tools = [*python, "repo_tools", "--repo", str(repo), "--keys", str(keys)]
@@ -196,14 +238,17 @@ def _ours(bundles: dict[str, Path], work: Path, ca: LoopbackCA) -> Side:
         return _measured(side, f"release {version}", command, cwd=home, timeout=OURS_TIMEOUT,
                          env=env, logs=logs)  # fmt: skip
 
-    targets = repo / "targets"
+    def target(pattern: str, version: str, base: str = "") -> Path | None:
+        return _only(repo / "targets", pattern.format(app=APP, v=version, b=base))
+
     if not release("1.0.0").ok:
         return side
-    archive = _only(targets, f"*.{APP}-1.0.0.tar.gz")
-    side.sizes["archive"] = _size(archive)
+    archive = target("*.{app}-{v}.tar.gz", "1.0.0")
+    side.sizes["archive"] = _size(target(fmt.full, "1.0.0"))
+    side.sizes["tar.gz"] = _size(archive)
     if not release("1.1.0").ok:
         return side
-    side.sizes["patch 1.1.0"] = _size(_only(targets, f"*.{APP}-1.1.0.from-1.0.0.patch"))
+    side.sizes["patch 1.1.0"] = _size(target(fmt.patch, "1.1.0", "1.0.0"))
 
     server = LoopbackServer(repo, ca.server_context)
     try:
@@ -229,7 +274,7 @@ def _ours(bundles: dict[str, Path], work: Path, ca: LoopbackCA) -> Side:
         server.close()
 
     if release("1.2.0").ok:
-        side.sizes["patch 1.2.0"] = _size(_only(targets, f"*.{APP}-1.2.0.from-1.1.0.patch"))
+        side.sizes["patch 1.2.0"] = _size(target(fmt.patch, "1.2.0", "1.1.0"))
     return side
 
 
@@ -345,76 +390,87 @@ def _met(ok: bool | None) -> str:
 Row = list[str]
 
 
-def _row(label: str, ours: float | int | None, stock: float | int | None,
+def _row(label: str, values: Sequence[float | int | None], why: Sequence[str],
          cell: Callable[[float | int | None], str], target: str = "",
-         met: bool | None = None, why_ours: str = "", why_stock: str = "") -> Row:  # fmt: skip
-    return [
-        label,
-        cell(ours) if ours is not None else (f"not measured: {why_ours}" if why_ours else ""),
-        cell(stock) if stock is not None else (f"not measured: {why_stock}" if why_stock else ""),
-        _ratio(ours, stock),
-        target,
-        _met(met),
+         met: bool | None = None) -> Row:  # fmt: skip
+    """label, then ours (new format), ours (current format), stock, new/stock, target, met."""
+    cells = [
+        cell(v) if v is not None else (f"not measured: {w}" if w else "")
+        for v, w in zip(values, why, strict=True)
     ]
+    return [label, *cells, _ratio(values[0], values[2]), target, _met(met)]
 
 
 def _within(value: float | int | None, limit: float | int | None) -> bool | None:
     return None if value is None or limit is None else value <= limit
 
 
-def table_rows(ours: Side, stock: Side) -> list[Row]:
-    o, s = ours.step, stock.step
-    o1, o2, o3 = o("release 1.0.0"), o("release 1.1.0"), o("release 1.2.0")
-    s1, s2, s3 = s("release 1.0.0"), s("release 1.1.0"), s("release 1.2.0")
-    setup, update, s_update = o("setup"), o("update"), s("update")
-    first, stock_first = o1.seconds(), s1.seconds()
-    first_ratio = None if first is None or stock_first is None else first / stock_first
-    limit_release = 0.15 * first if first is not None else None
-    limit_update = 0.5 * setup.seconds() if setup.seconds() is not None else None
-    patch_cell = lambda v: _bytes(None if v is None else int(v))  # noqa: E731
-    ours_patch, stock_patch = ours.size("patch 1.1.0"), stock.size("patch 1.1.0")
+def _at_most(value: float | int | None, limit: float | int | None) -> bool | None:
+    return None if limit is None else _within(value, limit)
+
+
+def table_rows(new: Side, current: Side, stock: Side) -> list[Row]:
+    sides = (new, current, stock)
+
+    def steps(name: str) -> tuple[list[float | None], list[float | None], list[str]]:
+        found = [side.step(name) for side in sides]
+        seconds, peaks = [f.seconds() for f in found], [f.peak_mb() for f in found]
+        return seconds, peaks, [f.why_not() for f in found]
+
+    def sizes(name: str) -> list[int | None]:
+        return [side.size(name) for side in sides]
+
+    size = lambda v: _bytes(None if v is None else int(v))  # noqa: E731
+    grown = lambda v: _bytes(None if v is None else int(v), True)  # noqa: E731
+    t1, m1, w1 = steps("release 1.0.0")
+    t2, m2, w2 = steps("release 1.1.0")
+    t3, m3, w3 = steps("release 1.2.0")
+    ts, ms, ws = steps("setup")
+    tu, mu, wu = steps("update")
+    ws = [ws[0], ws[1], "tufup has no installer"]
+    first_ratio = None if t1[0] is None or t1[2] is None else t1[0] / t1[2]
+    limit_release = 0.15 * t1[0] if t1[0] is not None else None
+    limit_update = 0.5 * ts[0] if ts[0] is not None else None
+    archive = sizes("archive")
+    no_why = ["", "", ""]
     return [
-        _row("publisher: first release 1.0.0, time", first, stock_first, _secs,
-             "<= 0.33 of stock (3x faster)", _within(first_ratio, 1 / 3),
-             o1.why_not(), s1.why_not()),
-        _row("publisher: first release 1.0.0, peak RSS", o1.peak_mb(), s1.peak_mb(), _rss),
-        _row("full archive (the full download)", ours.size("archive"), stock.size("archive"),
-             patch_cell, "<= stock's gzip -9 archive",
-             _within(ours.size("archive"), stock.size("archive"))),
-        _row("publisher: release 1.1.0 (app.py changed), time", o2.seconds(), s2.seconds(),
-             _secs, f"<= 0.15x our first ({_secs(limit_release) or '?'})",
-             _within(o2.seconds(), limit_release), o2.why_not(), s2.why_not()),
-        _row("publisher: release 1.1.0, peak RSS", o2.peak_mb(), s2.peak_mb(), _rss,
-             "<= 400 MB", _within(o2.peak_mb(), 400), o2.why_not(), s2.why_not()),
-        _row("patch 1.0.0 -> 1.1.0", ours_patch, stock_patch, patch_cell, "(fine)"),
-        _row("client: first install (ours: setup), time", setup.seconds(), None, _secs,
-             why_ours=setup.why_not(), why_stock="tufup has no installer"),
-        _row("client: first install, peak RSS", setup.peak_mb(), None, _rss),
-        _row("client: install root after the first install", ours.size("disk setup"),
-             stock.size("disk setup"), patch_cell),
-        _row("client: update 1.0.0 -> 1.1.0, time", update.seconds(), s_update.seconds(), _secs,
+        _row("publisher: first release 1.0.0, time", t1, w1, _secs,
+             "<= 0.33 of stock (3x faster)", _within(first_ratio, 1 / 3)),
+        _row("publisher: first release 1.0.0, peak RSS", m1, w1, _rss),
+        _row("full download (new: .tar.zst; current, stock: .tar.gz)", archive, no_why, size,
+             "<= stock's gzip -9 archive", _at_most(archive[0], archive[2])),
+        _row("full archive .tar.gz (format-1 and stock tufup clients)", sizes("tar.gz"),
+             no_why, size),
+        _row("publisher: release 1.1.0 (app.py changed), time", t2, w2, _secs,
+             f"<= 0.15x our first ({_secs(limit_release) or '?'})",
+             _within(t2[0], limit_release)),
+        _row("publisher: release 1.1.0, peak RSS", m2, w2, _rss, "<= 400 MB",
+             _within(m2[0], 400)),
+        _row("patch 1.0.0 -> 1.1.0 (new: delta)", sizes("patch 1.1.0"), no_why, size, "(fine)"),
+        _row("client: first install (ours: setup), time", ts, ws, _secs),
+        _row("client: first install, peak RSS", ms, ws, _rss),
+        _row("client: install root after the first install", sizes("disk setup"), no_why, size),
+        _row("client: update 1.0.0 -> 1.1.0, time", tu, wu, _secs,
              f"<= 0.5x our first install ({_secs(limit_update) or '?'})",
-             _within(update.seconds(), limit_update), update.why_not(), s_update.why_not()),
-        _row("client: update, peak RSS", update.peak_mb(), s_update.peak_mb(), _rss,
-             "<= 200 MB", _within(update.peak_mb(), 200), update.why_not(), s_update.why_not()),
-        _row("client: update, bytes downloaded (by the server's count)",
-             ours.size("downloaded"), stock.size("downloaded"), patch_cell),
-        ["client: update, what it downloaded", ours.method, stock.method, "", "", ""],
-        _row("client: disk added by the update", ours.size("disk update"),
-             stock.size("disk update"), lambda v: _bytes(None if v is None else int(v), True),
-             "<= 30 MB", _within(ours.size("disk update"), 30 * MB)),
+             _within(tu[0], limit_update)),
+        _row("client: update, peak RSS", mu, wu, _rss, "<= 200 MB", _within(mu[0], 200)),
+        _row("client: update, bytes downloaded (by the server's count)", sizes("downloaded"),
+             no_why, size),
+        ["client: update, what it downloaded", *(side.method for side in sides), "", "", ""],
+        _row("client: disk added by the update", sizes("disk update"), no_why, grown,
+             "<= 30 MB", _within(new.size("disk update"), 30 * MB)),
         _row(f"dependency upgrade 1.2.0 ({UPGRADE[0]} -> {UPGRADE[1].split('==')[1]}): patch",
-             ours.size("patch 1.2.0"), stock.size("patch 1.2.0"), patch_cell,
-             "<= today's whole-tar patch (this column)", None,
-             o3.why_not(), s3.why_not()),
-        _row("dependency upgrade 1.2.0: release time", o3.seconds(), s3.seconds(), _secs,
-             "<= today's (this column)", None, o3.why_not(), s3.why_not()),
-        _row("dependency upgrade 1.2.0: release peak RSS", o3.peak_mb(), s3.peak_mb(), _rss),
+             sizes("patch 1.2.0"), w3, size, "<= current format's whole-tar patch",
+             _at_most(new.size("patch 1.2.0"), current.size("patch 1.2.0"))),
+        _row("dependency upgrade 1.2.0: release time", t3, w3, _secs,
+             "<= current format's", _at_most(t3[0], t3[1])),
+        _row("dependency upgrade 1.2.0: release peak RSS", m3, w3, _rss),
     ]  # fmt: skip
 
 
-HEADER = ["", "ours (current format)", f"stock tufup ({REQUIREMENT.split('==')[1]})",
-          "ours/stock", "target (issue 11)", "met"]  # fmt: skip
+HEADER = ["", "ours (new format)", "ours (current format)",
+          f"stock tufup ({REQUIREMENT.split('==')[1]})", "new/stock", "target (issue 11)",
+          "met"]  # fmt: skip
 
 
 def _machine() -> str:
@@ -447,27 +503,32 @@ def run(quick: bool = False, small: bool | None = None) -> None:
     work.mkdir(parents=True)
     clock = time.perf_counter()
     ca = make_ca(work)
-    print("  ours:", flush=True)
-    ours = _ours(bundles, work, ca)
+    new_format, current_format = formats()
+    # stock first and ours last: the longest runs start while the machine is as it was
     print("  stock tufup:", flush=True)
     stock = _stock(bundles, work, ca, size.bytes)
+    print("  ours, current format:", flush=True)
+    current = _ours(current_format, bundles, work, ca)
+    print("  ours, new format:", flush=True)
+    new = _ours(new_format, bundles, work, ca)
     minutes = (time.perf_counter() - clock) / 60
-    rows = table_rows(ours, stock)
+    rows = table_rows(new, current, stock)
     title = (f"{TITLE}: {bundles_of.label} + app.py, {size.bytes / MB:,.0f} MB in "
              f"{size.files:,} files")  # fmt: skip
     text = format_table(HEADER, rows)
     print(f"\n{title}\n{text}", flush=True)
     notes = [note] if note else []
-    notes += [f"ours: {n}" for n in ours.notes] + [f"stock: {n}" for n in stock.notes]
+    notes += [f"ours (new): {n}" for n in new.notes] + [f"stock: {n}" for n in stock.notes]
     for line in notes:
         print(f"  {line}")
     machine = f"{machine_before} at the start; {_machine().split(', ')[-1]} at the end"
-    _write(bundles_of, work, title, text, notes, machine, started, minutes, ours, stock)
+    sides = {"ours": new, "ours_current_format": current, "stock": stock}
+    _write(bundles_of, work, title, text, notes, machine, started, minutes, sides)
 
 
 def _write(bundles_of: BundleSet, work: Path, title: str, text: str, notes: list[str],
-           machine: str, started: datetime, minutes: float, ours: Side,
-           stock: Side) -> None:  # fmt: skip
+           machine: str, started: datetime, minutes: float,
+           sides: dict[str, Side]) -> None:  # fmt: skip
     when = started.strftime("%Y-%m-%d %H:%M UTC")
     markdown = bundles_of.folder / "scale.md"
     after = "".join(f"\n{line}\n" for line in notes)
@@ -479,7 +540,7 @@ def _write(bundles_of: BundleSet, work: Path, title: str, text: str, notes: list
         "notes": notes,
         **{side: {"steps": {n: st.figures() for n, st in data.steps.items()},
                   "sizes": data.sizes, "notes": data.notes, "method": data.method}
-           for side, data in (("ours", ours), ("stock", stock))},
+           for side, data in sides.items()},
     }  # fmt: skip
     (bundles_of.folder / "scale.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(f"  written: {markdown} (Markdown), {markdown.with_suffix('.json')}; logs in {work}")

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Check the bundle and keys and print the version, archive and patches; change nothing.",
+    help="Check the bundle and keys and print the version, archive and deltas; change nothing.",
 )
 @click.pass_obj
 def release(
@@ -105,8 +105,13 @@ def release(
         click.echo(str(result.version))
         return
     click.echo(
+        f"  frames:       {result.frames_compressed} compressed, {result.frames_reused} "
+        "copied from earlier releases",
+        err=True,
+    )
+    click.echo(
         f"released {result.version}: {result.archive}"
-        + (f" + {len(result.patches)} patch(es)" if result.patches else ""),
+        + (f" + {len(result.patches)} delta(s)" if result.patches else ""),
         err=True,
     )
     click.echo(str(result.version))
@@ -138,7 +143,7 @@ def _print_release_plan(plan: ReleasePlan, request: ReleaseRequest) -> None:
     lines = [
         f"would release {plan.version} ({request.channel}) from {source}",
         f"  archive:      {plan.archive}",
-        f"  patches from: {bases}",
+        f"  deltas from: {bases}",
         "  signs:        targets, snapshot, timestamp (keys found)",
         f"  rollout:      {request.rollout}%" + (", required" if request.required else ""),
         *_bundle_lines(plan.inspection, plan.exclude, every=True),

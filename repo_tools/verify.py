@@ -18,7 +18,8 @@ from typing import Any
 from tuf.api.exceptions import DownloadError, DownloadHTTPError, RepositoryError
 from tuf.ngclient import FetcherInterface
 
-from client.formats import FormatError, parse_custom
+from client.formats import ArchiveInfo, FormatError, parse_custom
+from client.tree_format import tree_targets
 from client.tuf_session import Session, open_session
 from repo_tools.repository import metadata_dir, targets_dir
 from repo_tools.roles import ROLES, Role
@@ -88,7 +89,9 @@ def verify_repository(
         roles = session.roles()
         report.root_versions = roles[Role.ROOT].version
         _check_expiry(roles, within_days, report)
-        for name in sorted(session.targets()):
+        listed = session.targets()
+        _check_trees(listed, report)
+        for name in sorted(listed):
             if only_targets is not None and name not in only_targets:
                 continue
             _check_target(session, name, trusted, report)
@@ -122,6 +125,24 @@ def _check_expiry(roles: dict[str, Any], within_days: int, report: VerifyReport)
                 f"day(s): run `repo-tools refresh`"
                 + (" with the root keys at hand" if role == Role.ROOT else "")
             )
+
+
+def _check_trees(listed: dict[str, Any], report: VerifyReport) -> None:
+    """Every format-2 target a release record names is listed (client.tree_format)."""
+    for name, info in listed.items():
+        try:
+            parsed = parse_custom(name, info.custom)
+        except FormatError:
+            continue  # reported with the target itself
+        if not isinstance(parsed, ArchiveInfo) or parsed.tree is None:
+            continue
+        for needed in tree_targets(parsed.app, parsed.version, parsed.tree):
+            if needed not in listed:
+                report.problems.append(
+                    f"release {parsed.version} names {needed}, which is not in the targets "
+                    "metadata: its format-2 clients would take the full archive. Release it "
+                    "again, or restore the repository from a backup"
+                )
 
 
 def _check_target(session: Session, name: str, scratch: str, report: VerifyReport) -> None:

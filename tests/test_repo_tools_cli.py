@@ -388,7 +388,7 @@ def test_release_dry_run_checks_and_tells_but_changes_nothing(repo_env, tmp_path
     assert planned.returncode == 0, planned.stderr
     assert planned.stdout.strip() == "0.1.0b1"
     assert "archive:      bot-0.1.0b1.tar.gz" in planned.stderr
-    assert "patches from: 0.0.1" in planned.stderr
+    assert "deltas from: 0.0.1" in planned.stderr
     assert published_digest(repo) == before and not (repo / ".repo-tools-staging").exists()
     shutil.move(keys / "online", tmp_path / "elsewhere")
     refused = run_tools(repo, keys, *args, "--dry-run")
