@@ -196,13 +196,14 @@ class BuildCache:
         g_data = self._read(index.archive, record.gz) if z_data is not None else None
         return None if z_data is None or g_data is None else (z_data, g_data)
 
-    def base_files(self, version: str, pack: Path, wanted: set[str]) -> dict[str, bytes]:
-        """The bytes of the files `wanted` of release `version`, from its pack `pack`: only
-        the frames holding them when its index is here, else the whole pack read through.
-        The caller checks each against the base manifest's sha256."""
+    def base_files(self, version: str, pack: Path, wanted: set[str], into: Path) -> dict[str, Path]:
+        """The files `wanted` of release `version`, copied from its pack `pack` into the folder
+        `into` (one file each, named by number): only the frames holding them when its index
+        is here, else the whole pack read through. The caller checks each against the base
+        manifest's sha256."""
         import zstandard
 
-        found: dict[str, bytes] = {}
+        found: dict[str, Path] = {}
         index = self._indexes.get(version)
         if index is not None and index.pack == pack:
             frames = [r for r in index.frames if any(r.first <= n <= r.last for n in wanted)]
@@ -211,20 +212,24 @@ class BuildCache:
                 if data is None:
                     break
                 raw = zstandard.ZstdDecompressor().decompressobj().decompress(data)
-                found |= _members(io.BytesIO(raw), wanted)
+                _members(io.BytesIO(raw), wanted, into, found)
             else:
                 return found
         with open(pack, "rb") as handle:
             reader = zstandard.ZstdDecompressor().stream_reader(handle, read_across_frames=True)
-            return _members(reader, wanted)
+            _members(reader, wanted, into, found)
+        return found
 
 
-def _members(stream: object, wanted: set[str]) -> dict[str, bytes]:
-    found: dict[str, bytes] = {}
+def _members(stream: object, wanted: set[str], into: Path, found: dict[str, Path]) -> None:
+    import shutil
+
     with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
         for member in tar:
-            if member.isreg() and member.name in wanted:
+            if member.isreg() and member.name in wanted and member.name not in found:
                 source = tar.extractfile(member)
                 if source is not None:
-                    found[member.name] = source.read()
-    return found
+                    path = into / str(len(found))
+                    with open(path, "wb") as sink:
+                        shutil.copyfileobj(source, sink, 1 << 20)
+                    found[member.name] = path

@@ -38,7 +38,7 @@ MAX_PATCHED = 64 << 20
 XZ_PRESET = 6 | lzma.PRESET_EXTREME  # ~100 MB to compress, ~10 MB to decompress
 _DIGITS = re.compile(r"[0-9]+")
 
-ReadBase = Callable[[set[str]], dict[str, bytes]]
+ReadBase = Callable[[set[str], Path], dict[str, Path]]  # (paths wanted, into) -> copies
 
 
 @dataclass(frozen=True)
@@ -73,10 +73,16 @@ def _read(source: Path | bytes) -> bytes:
     return source if isinstance(source, bytes) else source.read_bytes()
 
 
-def _member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+def _member(tar: tarfile.TarFile, name: str, data: bytes | Path) -> None:
     info = tarfile.TarInfo(name)
-    info.size, info.mode, info.mtime = len(data), 0o644, FIXED_MTIME
-    tar.addfile(info, io.BytesIO(data))
+    info.mode, info.mtime = 0o644, FIXED_MTIME
+    if isinstance(data, bytes):
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+        return
+    info.size = data.stat().st_size
+    with open(data, "rb") as handle:
+        tar.addfile(info, handle)
 
 
 def build_delta(
@@ -94,11 +100,12 @@ def build_delta(
     candidates = {
         path: base_candidate(path, new_files[path].size, base_files, shapes) for path in needed
     }
-    olds = read_base({c for c in candidates.values() if c})
     listed: list[DeltaFile] = []
     spool = out.with_name(out.name + ".parts")  # each payload waits on disk, not in memory
     spool.mkdir()
     try:
+        (spool / "base").mkdir()
+        olds = read_base({c for c in candidates.values() if c}, spool / "base")
         for number, path in enumerate(needed):
             spooled = spool / str(number)
             listed.append(_payload(path, sources[path], new_files, base_files, candidates, olds,
@@ -107,7 +114,7 @@ def build_delta(
         with tarfile.open(out, "w:xz", format=tarfile.PAX_FORMAT, preset=XZ_PRESET) as tar:
             _member(tar, DELTA_INDEX, encode_index(index))
             for number in range(len(listed)):
-                _member(tar, f"data/{number}", (spool / str(number)).read_bytes())
+                _member(tar, f"data/{number}", spool / str(number))
     finally:
         shutil.rmtree(spool, ignore_errors=True)
     patched = sum(1 for f in listed if f.how is How.PATCH)
@@ -120,7 +127,7 @@ def _payload(
     new_files: dict[str, Entry],
     base_files: dict[str, Entry],
     candidates: dict[str, str],
-    olds: dict[str, bytes],
+    olds: dict[str, Path],
     spooled: Path,
 ) -> DeltaFile:
     """Decide how `path` travels (whole or patched) and spool its bytes."""
@@ -130,7 +137,8 @@ def _payload(
     if hashlib.sha256(data).hexdigest() != new_files[path].sha256:
         raise OSError(f"{path} changed while the release was built: build again")
     candidate = candidates[path]
-    old = olds.get(candidate) if candidate else None
+    old_file = olds.get(candidate) if candidate else None
+    old = old_file.read_bytes() if old_file is not None else None
     if old is not None and hashlib.sha256(old).hexdigest() == base_files[candidate].sha256:
         patch = hdiffpatch.diff(old, data, validate=False)
         if len(patch) < len(data):

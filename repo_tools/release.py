@@ -178,7 +178,8 @@ def _make_deltas(
         out = transaction.scratch / delta_name(app, base, new.version)
         build_delta(
             base_manifest, new, sources,
-            lambda wanted, b=str(base), p=pack_file: cache.base_files(b, p, wanted), out,
+            lambda wanted, into, b=str(base), p=pack_file: cache.base_files(b, p, wanted, into),
+            out,
         )  # fmt: skip
         _add_target(transaction, targets, out, out.name)
         bases.append(str(base))
