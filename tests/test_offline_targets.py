@@ -116,7 +116,7 @@ def test_a_held_release_changed_after_signing_is_not_published(offline, tmp_path
     signatures = sign_by_holders(publisher, vault, tmp_path / "h", "targets-1", "targets-2")
     draft = repo / "pending-release" / "targets.draft.json"
     data = json.loads(draft.read_text())
-    (name,) = data["signed"]["targets"]
+    name = "demo-1.0.0.tar.gz"
     data["signed"]["targets"][name]["length"] += 1  # swapped for another file
     draft.write_text(json.dumps(data))
     refused(run_tools(repo, keys, "targets", "collect", *map(str, signatures)),
