@@ -230,7 +230,10 @@ def publish(repo: Path, keys: Path, config: PublisherConfig | None = None) -> Ta
                 shutil.copyfile(path, transaction.staged_targets / path.name)
             resign(roles, online, config.expiry_days, (Role.SNAPSHOT, Role.TIMESTAMP))
             transaction.write_roles(roles, {Role.TARGETS, Role.SNAPSHOT, Role.TIMESTAMP})
-            new = {name for name in (info["archive"], *info["patches"]) if name}
+            # every file the release adds is checked against the signed hashes: they sat in
+            # pending-release/ while the holders signed
+            base, signed = request.base.signed.targets, request.draft.signed.targets
+            new = {name for name, target in signed.items() if base.get(name) != target}
             report = verify_repository(
                 repo, 0, transaction.staged_metadata, transaction.staged_targets, new
             )

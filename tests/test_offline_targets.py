@@ -132,3 +132,22 @@ def test_a_held_release_changed_after_signing_is_not_published(offline, tmp_path
     assert published_digest(repo) == {
         k: v for k, v in before.items() if k.startswith(("metadata/", "targets/"))
     }
+
+
+def test_a_held_file_changed_while_the_holders_signed_is_not_published(
+    offline, tmp_path: Path
+) -> None:
+    publisher, vault = offline
+    repo, keys = publisher.repo, publisher.keys
+    prepare(publisher, "1.0.0")
+    signatures = sign_by_holders(publisher, vault, tmp_path / "h", "targets-1", "targets-2")
+    tools_ok(repo, keys, "targets", "collect", *map(str, signatures))
+    (archive,) = (repo / "pending-release" / "targets").glob("*.demo-1.0.0.tar.gz")
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    archive.write_bytes(bytes(data))
+    served = published_digest(repo)
+    refused(run_tools(repo, keys, "targets", "publish"),
+            "does not verify as clients would see it", "nothing was published")  # fmt: skip
+    assert published_digest(repo) == served
+    assert (repo / "pending-release").exists()  # kept: abort it, or restore the file
