@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import click
 
@@ -84,11 +84,18 @@ def encrypt_key(key_file: Path) -> None:
     click.echo(f"encrypted {key_file} (key id {stored.keyid[:12]})")
 
 
-def confirmer(yes: bool) -> Callable[[object], bool]:
+class Shown(Protocol):
+    """What a holder is shown before signing (a ceremony's or a held release's review, or the
+    changes of a signing request)."""
+
+    def text(self) -> str: ...
+
+
+def confirmer(yes: bool) -> Callable[[Shown], bool]:
     """Show what is signed; ask unless --yes (no answer, e.g. no terminal: not confirmed)."""
 
-    def confirm(shown: object) -> bool:
-        click.echo(shown.text())  # type: ignore[attr-defined]
+    def confirm(shown: Shown) -> bool:
+        click.echo(shown.text())
         if yes:
             return True
         try:
@@ -187,7 +194,7 @@ def ceremony_sign(
 
 
 def sign_request_file(
-    request_path: Path, key: Path, out: Path | None, confirm: Callable[[object], bool]
+    request_path: Path, key: Path, out: Path | None, confirm: Callable[[Shown], bool]
 ) -> Path:
     """Air-gapped: sign a signing request, write the signature file (nothing else is read)."""
     from repo_tools import signing_request as req
