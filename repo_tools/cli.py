@@ -26,8 +26,9 @@ from repo_tools.cli_base import (
     report_published,
     run,
 )
-from repo_tools.cli_keys import ceremony, keygen, rotate_key
+from repo_tools.cli_keys import ceremony, encrypt_key, keygen, rotate_key, use_signer
 from repo_tools.cli_release import release
+from repo_tools.cli_targets import targets
 
 if TYPE_CHECKING:
     from repo_tools.init import InitResult
@@ -54,7 +55,7 @@ def main(ctx: click.Context, repo: Path, keys: Path) -> None:
     ctx.obj = Context(repo, keys)
 
 
-for command in (keygen, ceremony, rotate_key, release):
+for command in (keygen, encrypt_key, use_signer, ceremony, rotate_key, release, targets):
     main.add_command(command)
 
 
@@ -66,6 +67,19 @@ for command in (keygen, ceremony, rotate_key, release):
     default=1,
     show_default=True,
     help="Root signatures required for a new root version.",
+)
+@click.option(
+    "--targets-keys",
+    type=click.IntRange(1, 20),
+    help="Keep the targets key offline: this many targets keys (offline/targets-N.pem), for "
+    "holders who sign each release (`repo-tools targets ...`). Default: one online key.",
+)
+@click.option(
+    "--targets-threshold",
+    type=int,
+    default=1,
+    show_default=True,
+    help="With --targets-keys: signatures each release needs.",
 )
 @click.option("--expires", default="", help="Expiry days per role, e.g. root=365,timestamp=7.")
 @click.option("--bundle", default="", help="Default bundle folder for `release`.")
@@ -90,6 +104,8 @@ def init(
     app_name: str,
     root_keys: int,
     root_threshold: int,
+    targets_keys: int | None,
+    targets_threshold: int,
     expires: str,
     bundle: str,
     force: bool,
@@ -102,8 +118,9 @@ def init(
     def action() -> InitResult:
         config = PublisherConfig(app_name=app_name, bundle=bundle)
         config.expiry_days.update(parse_expiry_option(expires))
+        offline = None if targets_keys is None else (targets_keys, targets_threshold)
         return init_repository(
-            obj.repo, obj.keys, config, root_keys, root_threshold, force, new_trust_root
+            obj.repo, obj.keys, config, root_keys, root_threshold, force, new_trust_root, offline
         )
 
     result = run(action)

@@ -94,6 +94,16 @@ def release(
     config = config_of(obj)
     result = run(lambda: do_release(obj.repo, obj.keys, request, config))
     click.echo("\n".join(_bundle_lines(result.inspection, config.bundle_exclude)), err=True)
+    if result.pending is not None:
+        click.echo(
+            f"release {result.version} built and held in {result.pending} for the targets "
+            "holders (nothing published): each signs with `repo-tools targets sign --key FILE` "
+            "(or `targets export` / `targets sign --request` / `targets collect`), then "
+            "`repo-tools targets publish`",
+            err=True,
+        )
+        click.echo(str(result.version))
+        return
     click.echo(
         f"  frames:       {result.frames_compressed} compressed, {result.frames_reused} "
         "copied from earlier releases",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,14 @@ DEFAULT_EXPIRY_DAYS: dict[str, int] = {
     Role.SNAPSHOT: 30,
     Role.TIMESTAMP: 7,
 }
+
+
+class TargetsSigning(StrEnum):
+    """Where the targets key signs: on this machine at every release, or with its holders
+    (repo_tools.offline_targets)."""
+
+    ONLINE = "online"
+    OFFLINE = "offline"
 
 
 class ConfigError(RepoError, ValueError):
@@ -52,6 +61,12 @@ class PublisherConfig:
     git_tag: str = ""  # tag the working directory's HEAD after a release, e.g. "v{version}"
     # glob patterns of what `release` leaves out of the archive (repo_tools.bundle_rules)
     bundle_exclude: list[str] = field(default_factory=lambda: list(DEFAULT_BUNDLE_EXCLUDE))
+    # "offline": releases wait for the targets holders' signatures (`repo-tools targets ...`)
+    targets_signing: str = TargetsSigning.ONLINE
+
+    @property
+    def offline_targets(self) -> bool:
+        return self.targets_signing == TargetsSigning.OFFLINE
 
     @property
     def exclusion(self) -> ExclusionRule:
@@ -73,6 +88,11 @@ class PublisherConfig:
         if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
             raise ConfigError(f"keep_releases is {self.keep_releases!r}: use 0 (keep all) or more")
         self._validate_publishing()
+        if self.targets_signing not in list(TargetsSigning):
+            raise ConfigError(
+                f"targets_signing is {self.targets_signing!r}: use "
+                f"{' or '.join(repr(str(t)) for t in TargetsSigning)}"
+            )
         problem = pattern_problem(self.bundle_exclude)
         if problem:
             raise ConfigError(f"repo-tools.json: {problem}")

@@ -23,7 +23,8 @@ from tuf.api.metadata import Role as TufRole
 
 from repo_tools import keys as keystore
 from repo_tools.ceremony import CEREMONY_DIR
-from repo_tools.config import CONFIG_NAME, PublisherConfig, save_config
+from repo_tools.changes import HOLDER_FIELD
+from repo_tools.config import CONFIG_NAME, PublisherConfig, TargetsSigning, save_config
 from repo_tools.errors import RepoError
 from repo_tools.repository import (
     RoleSet,
@@ -147,15 +148,25 @@ def init_repository(
     root_threshold: int = 1,
     force: bool = False,
     new_trust_root: bool = False,
+    targets_keys: tuple[int, int] | None = None,
 ) -> InitResult:
     """`force` replaces a repository no client can trust yet; `new_trust_root` (the loud
-    flag) also one in use. Old keys are moved to <keys>/retired/<time>/ in both cases."""
+    flag) also one in use. Old keys are moved to <keys>/retired/<time>/ in both cases.
+    `targets_keys` (N, T): N offline targets keys, T of them sign each release
+    (offline/targets-K.pem; repo_tools.offline_targets)."""
     config.validate()
     if not 1 <= root_threshold <= root_keys:
         raise InitError(
             f"root threshold {root_threshold} must be between 1 and the number of root keys "
             f"({root_keys})"
         )
+    if targets_keys is not None:
+        if not 1 <= targets_keys[1] <= targets_keys[0]:
+            raise InitError(
+                f"targets threshold {targets_keys[1]} must be between 1 and the number of "
+                f"targets keys ({targets_keys[0]})"
+            )
+        config.targets_signing = TargetsSigning.OFFLINE
     with locked(repo):
         present = _existing(repo, keys)
         reasons = in_use(repo)
@@ -167,14 +178,22 @@ def init_repository(
             keystore.check_key_location(path, repo)
         retired = _retire(repo, keys, present)
 
+        online_roles = ONLINE_ROLES if targets_keys is None else ONLINE_ROLES[1:]
         online: dict[str, keystore.StoredKey] = {
-            r: keystore.generate(keystore.online_key_path(keys, r), repo) for r in ONLINE_ROLES
+            r: keystore.generate(keystore.online_key_path(keys, r), repo) for r in online_roles
         }
         offline = [
             keystore.generate(keystore.root_key_path(keys, n), repo)
             for n in range(1, root_keys + 1)
         ]
-        roles = _initial_roles(config, online, offline, root_threshold)
+        offline_targets = [
+            keystore.generate(keys / "offline" / f"targets-{n}.pem", repo)
+            for n in range(1, (targets_keys or (0, 0))[0] + 1)
+        ]
+        targets_threshold = (targets_keys or (0, 1))[1]
+        roles = _initial_roles(
+            config, online, offline, root_threshold, offline_targets, targets_threshold
+        )
         transaction = Transaction(repo)
         transaction.write_roles(roles, ROLES)  # root as 1.root.json and root.json
         transaction.commit()
@@ -194,15 +213,24 @@ def _initial_roles(
     online: dict[str, keystore.StoredKey],
     offline: list[keystore.StoredKey],
     root_threshold: int,
+    targets_holders: list[keystore.StoredKey] | None = None,
+    targets_threshold: int = 1,
 ) -> RoleSet:
+    """The first version of every role; targets keys held offline when `targets_holders`."""
     expiry = datetime.now(UTC) + timedelta(days=1)  # replaced when signing
     root = Root(expires=expiry, consistent_snapshot=True)
     root.roles[Role.ROOT] = TufRole([], root_threshold)
-    for key in offline:
+    for number, key in enumerate(offline, 1):  # the holder names every signer is shown
+        key.signer.public_key.unrecognized_fields[HOLDER_FIELD] = f"root-{number}"
         root.add_key(key.signer.public_key, Role.ROOT)
     for role, key in online.items():
+        key.signer.public_key.unrecognized_fields[HOLDER_FIELD] = f"online {role} key"
         root.add_key(key.signer.public_key, role)
-    all_keys = [*offline, *online.values()]
+    for number, key in enumerate(targets_holders or [], 1):
+        key.signer.public_key.unrecognized_fields[HOLDER_FIELD] = f"targets-{number}"
+        root.add_key(key.signer.public_key, Role.TARGETS)
+    root.roles[Role.TARGETS].threshold = targets_threshold
+    all_keys = [*offline, *online.values(), *(targets_holders or [])]
     days = config.expiry_days
     root_md = Metadata(root)
     sign(root_md, root, all_keys, days[Role.ROOT], bump=False)

@@ -49,10 +49,16 @@ def due_roles(roles: RoleSet, expiry_days: dict[str, int], now: datetime, force:
     return [r for r in ROLES if r in due]
 
 
-def _missing_keys_message(roles: RoleSet, role: str) -> str:
+def _missing_keys_message(roles: RoleSet, role: str, offline_targets: bool = False) -> str:
     role_keys = roles.root.signed.roles[role]
     expires = roles.by_name(role).signed.expires
     ids = ", ".join(k[:12] for k in role_keys.keyids)
+    if role == Role.TARGETS and offline_targets:
+        return (
+            f"targets expires {expires:%Y-%m-%d %H:%M} UTC and must be re-signed before then by "
+            f"{role_keys.threshold} of its offline holders [{ids}]: run `repo-tools targets "
+            "renew` (or release), have the holders sign it, then `repo-tools targets publish`"
+        )
     where = "offline/root-N.pem" if role == Role.ROOT else f"online/{role}.pem"
     return (
         f"{role} expires {expires:%Y-%m-%d %H:%M} UTC and must be re-signed before then by "
@@ -72,7 +78,7 @@ def refresh(
         due = due_roles(roles, config.expiry_days, datetime.now(UTC), force)
         for role in due:
             if not keystore.role_signers(roles.root.signed, role, stored).enough:
-                result.blocked[role] = _missing_keys_message(roles, role)
+                result.blocked[role] = _missing_keys_message(roles, role, config.offline_targets)
         if result.blocked.keys() & {Role.SNAPSHOT, Role.TIMESTAMP}:
             # the online roles carry every client's freshness: without them nothing is signed
             raise RefreshError("; ".join(result.blocked.values()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from client.formats import TREE_FORMAT, ArchiveInfo, FormatError, TreeInfo, arch
 from client.layout import BUNDLED_CONFIG, RELEASE_FILE, ROOT_FILE
 from client.tree_format import Manifest, decode_manifest, delta_name, manifest_name, pack_name
 from repo_tools import keys as keystore
+from repo_tools import offline_targets
 from repo_tools.build_cache import BuildCache
 from repo_tools.bundle_entry import check_entry_point
 from repo_tools.bundle_rules import BundleInspection, inspect_bundle
@@ -39,7 +40,7 @@ from repo_tools.repository import (
     prefixed_target_name,
     resign,
 )
-from repo_tools.roles import TOP_LEVEL_CHAIN
+from repo_tools.roles import TOP_LEVEL_CHAIN, Role
 from repo_tools.tree_build import BuiltTree, build_tree
 from repo_tools.verify import repair_hint, verify_repository
 from repo_tools.versioning import next_version, patch_bases
@@ -68,6 +69,7 @@ class ReleaseResult:
     inspection: BundleInspection  # what bundle_exclude left out; the secret scan that passed
     frames_compressed: int = 0  # frames of the pack and archive compressed by this release
     frames_reused: int = 0  # copied from earlier releases (repo_tools.build_cache)
+    pending: Path | None = None  # offline targets: held here for the holders, not published
 
 
 @dataclass(frozen=True)
@@ -212,8 +214,11 @@ def _check_request(
         # the client's entry point must be in the archive and runnable, or setup refuses it
         check_entry_point(bundle, inspection, config.client_settings)
     stored_keys = keystore.load_all(keys)
+    if config.offline_targets:
+        offline_targets.check_none_pending(repo)
     for role in TOP_LEVEL_CHAIN:
-        _require_keys(roles, role, stored_keys)
+        if not (role == Role.TARGETS and config.offline_targets):  # its holders sign later
+            _require_keys(roles, role, stored_keys)
     return _Checked(roles, new, bundle, stored_keys, inspection)
 
 
@@ -257,6 +262,11 @@ def release(
             result = ReleaseResult(
                 new, built.archive, built.patches, inspection, tree.compressed, tree.reused
             )
+            if config.offline_targets:  # kept for the targets holders, published by them
+                held = (str(new), built.archive, built.patches)
+                pending = offline_targets.hold(repo, transaction, roles, config, held)
+                transaction.abort()
+                return replace(result, pending=pending.folder)
             transaction.commit()
             with contextlib.suppress(OSError):  # a cache that cannot be written costs time only
                 built.remember.save()
@@ -337,6 +347,24 @@ def _build(
     _add_target(transaction, targets, manifest_path, manifest_path.name)
     patches = [delta_name(app, base, new) for base in bases]
 
+    if not config.offline_targets:  # else the holders sign; `targets publish` verifies
+        _sign_and_verify(repo, transaction, roles, stored_keys, config, manifest_path, patches)
+    remember = _Remember(
+        cache, str(new), prefixed_target_name(pack.path, pack.hashes["sha256"]),
+        prefixed_target_name(archive.path, archive.hashes["sha256"]), tree,
+    )  # fmt: skip
+    return _Built(archive_path.name, patches, remember)
+
+
+def _sign_and_verify(
+    repo: Path,
+    transaction: Transaction,
+    roles: RoleSet,
+    stored_keys: list[keystore.StoredKey],
+    config: PublisherConfig,
+    manifest_path: Path,
+    patches: list[str],
+) -> None:
     resign(roles, stored_keys, config.expiry_days, TOP_LEVEL_CHAIN)
     transaction.write_roles(roles, set(TOP_LEVEL_CHAIN))
 
@@ -351,11 +379,6 @@ def _build(
             "the new release does not verify as clients would see it, so nothing was "
             f"published: {'; '.join(report.problems)}. {repair_hint(report.problems)}"
         )
-    remember = _Remember(
-        cache, str(new), prefixed_target_name(pack.path, pack.hashes["sha256"]),
-        prefixed_target_name(archive.path, archive.hashes["sha256"]), tree,
-    )  # fmt: skip
-    return _Built(archive_path.name, patches, remember)
 
 
 def _require_keys(roles: RoleSet, role: str, stored: list[keystore.StoredKey]) -> None:

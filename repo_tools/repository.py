@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from filelock import FileLock, Timeout
+from tuf.api.exceptions import UnsignedMetadataError
 from tuf.api.metadata import Metadata, MetaFile, Root, Signed, Snapshot, Targets, Timestamp
 from tuf.api.serialization import DeserializationError
 from tuf.api.serialization.json import JSONSerializer
@@ -125,7 +126,22 @@ def sign(
     md.signed.expires = (datetime.now(UTC) + timedelta(days=expiry_days)).replace(microsecond=0)
     md.signatures.clear()
     for key in signers.found:
+        sign_with_key(md, key)
+
+
+def sign_with_key(md: Metadata, key: StoredKey) -> None:
+    """One signature; a signer that fails (a token unplugged, a wrong PIN, a key service
+    unreachable) is one clear error, never a traceback."""
+    try:
         md.sign(key.signer, append=True)
+    except UnsignedMetadataError as error:
+        if isinstance(error.__cause__, RepoError):  # e.g. a wrong passphrase: its own words
+            raise error.__cause__ from None
+        raise RepoError(
+            f"the key {key.path} (key id {key.keyid[:12]}) could not sign {md.signed.type}: "
+            f"{error.__cause__ or error}. Nothing was published: check the token or service "
+            "(PIN, PYKCS11LIB, the token plugged in) and try again"
+        ) from error
 
 
 def resign(

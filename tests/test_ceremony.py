@@ -37,7 +37,9 @@ def test_rotation_needs_a_threshold_of_root_holders(threshold_repo, tmp_path: Pa
     started = run_tools(repo, keys, "rotate-key", "timestamp")
     assert started.returncode == 1 and "0/2 signatures" in started.stdout
     assert (
-        run_tools(repo, keys, "ceremony", "sign", "--key", str(vault / "root-2.pem")).returncode
+        run_tools(
+            repo, keys, "ceremony", "sign", "--yes", "--key", str(vault / "root-2.pem")
+        ).returncode
         == 0
     )
     early = run_tools(repo, keys, "ceremony", "finish")
@@ -45,12 +47,14 @@ def test_rotation_needs_a_threshold_of_root_holders(threshold_repo, tmp_path: Pa
     assert published_digest(repo) == before  # nothing published before the threshold is met
 
     outsider = tmp_path / "outsider.pem"
-    assert run_tools(repo, keys, "keygen", "--out", str(outsider)).returncode == 0
-    refused = run_tools(repo, keys, "ceremony", "sign", "--key", str(outsider))
+    assert run_tools(repo, keys, "keygen", "--no-encrypt", "--out", str(outsider)).returncode == 0
+    refused = run_tools(repo, keys, "ceremony", "sign", "--yes", "--key", str(outsider))
     assert refused.returncode == 1 and "not a root key" in refused.stderr
 
     assert (
-        run_tools(repo, keys, "ceremony", "sign", "--key", str(vault / "root-3.pem")).returncode
+        run_tools(
+            repo, keys, "ceremony", "sign", "--yes", "--key", str(vault / "root-3.pem")
+        ).returncode
         == 0
     )
     finished = run_tools(repo, keys, "ceremony", "finish")
@@ -70,7 +74,7 @@ def test_rotation_needs_a_threshold_of_root_holders(threshold_repo, tmp_path: Pa
 def test_adding_a_root_holder_and_raising_the_threshold(threshold_repo, tmp_path: Path) -> None:
     repo, keys, vault = threshold_repo
     new_holder = tmp_path / "holder4.pem"
-    assert run_tools(repo, keys, "keygen", "--out", str(new_holder)).returncode == 0
+    assert run_tools(repo, keys, "keygen", "--no-encrypt", "--out", str(new_holder)).returncode == 0
     begin = run_tools(
         repo,
         keys,
@@ -83,12 +87,16 @@ def test_adding_a_root_holder_and_raising_the_threshold(threshold_repo, tmp_path
     )
     assert begin.returncode == 0, begin.stderr
     for holder in (vault / "root-1.pem", vault / "root-2.pem"):
-        assert run_tools(repo, keys, "ceremony", "sign", "--key", str(holder)).returncode == 0
+        assert (
+            run_tools(repo, keys, "ceremony", "sign", "--yes", "--key", str(holder)).returncode == 0
+        )
     # two old signatures satisfy the old root, but the new root wants three
     early = run_tools(repo, keys, "ceremony", "finish")
     assert early.returncode == 1
     assert "2/3 from the new root keys" in early.stderr + early.stdout, early.stderr
-    assert run_tools(repo, keys, "ceremony", "sign", "--key", str(new_holder)).returncode == 0
+    assert (
+        run_tools(repo, keys, "ceremony", "sign", "--yes", "--key", str(new_holder)).returncode == 0
+    )
     assert run_tools(repo, keys, "ceremony", "finish").returncode == 0
     root = root_of(repo)
     assert root["roles"]["root"]["threshold"] == 3 and len(root["roles"]["root"]["keyids"]) == 4
@@ -117,7 +125,7 @@ def test_finish_refuses_a_draft_overtaken_by_a_newer_root(threshold_repo) -> Non
     repo, keys, vault = threshold_repo
     assert run_tools(repo, keys, "ceremony", "begin", "--rotate", "timestamp").returncode == 0
     for holder in ("root-1.pem", "root-2.pem"):
-        signed = run_tools(repo, keys, "ceremony", "sign", "--key", str(vault / holder))
+        signed = run_tools(repo, keys, "ceremony", "sign", "--yes", "--key", str(vault / holder))
         assert signed.returncode == 0, signed.stderr
     shutil.copytree(vault, keys / "offline")  # a refresh with the root keys at hand: root v2
     assert run_tools(repo, keys, "refresh", "--force").returncode == 0

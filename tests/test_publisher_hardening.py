@@ -248,7 +248,14 @@ def test_public_keys_certificates_and_prose_about_keys_are_released(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     )
-    tools_ok(publisher.repo, publisher.keys, "keygen", "--out", str(tmp_path / "holder.pem"))
+    tools_ok(
+        publisher.repo,
+        publisher.keys,
+        "keygen",
+        "--no-encrypt",
+        "--out",
+        str(tmp_path / "holder.pem"),
+    )
     shutil.copyfile(tmp_path / "holder.pem.pub.json", bundle / "holder.pub.json")
     shutil.copyfile(publisher.repo / "metadata" / "root.json", bundle / "root-copy.json")
     (bundle / "README.txt").write_text(
@@ -483,7 +490,14 @@ def _expired_root(publisher: Publisher) -> str:
 def _broken_root_chain(publisher: Publisher, tmp_path: Path) -> str:
     """Root 2 names a new root key and is signed by it alone: what a ceremony that skipped
     the current holders' threshold would have published."""
-    tools_ok(publisher.repo, publisher.keys, "keygen", "--out", str(tmp_path / "new-root.pem"))
+    tools_ok(
+        publisher.repo,
+        publisher.keys,
+        "keygen",
+        "--no-encrypt",
+        "--out",
+        str(tmp_path / "new-root.pem"),
+    )
     new_key = load_key(tmp_path / "new-root.pem")
     publish_next_root(publisher.repo, [new_key.signer], [new_key.signer.public_key])
     return "root was signed by 0/1 keys"
@@ -539,7 +553,7 @@ def test_a_root_signed_by_the_new_holders_alone_is_refused_and_clients_keep_upda
     holders = tmp_path / "holders"
     holders.mkdir()
     for name in ("a", "b"):
-        tools_ok(repo, keys, "keygen", "--out", str(holders / f"{name}.pem"))
+        tools_ok(repo, keys, "keygen", "--no-encrypt", "--out", str(holders / f"{name}.pem"))
     old_ids = _root(repo)["roles"]["root"]["keyids"]
     tools_ok(
         repo, keys, "ceremony", "begin",
@@ -549,7 +563,7 @@ def test_a_root_signed_by_the_new_holders_alone_is_refused_and_clients_keep_upda
         "--root-threshold", "2",
     )  # fmt: skip
     for name in ("a", "b"):
-        tools_ok(repo, keys, "ceremony", "sign", "--key", str(holders / f"{name}.pem"))
+        tools_ok(repo, keys, "ceremony", "sign", "--yes", "--key", str(holders / f"{name}.pem"))
     status = tools_ok(repo, keys, "ceremony", "status")
     assert "0/2 signatures from the current root keys, 2/2 from the new" in status
     assert "ready" not in status
@@ -565,7 +579,7 @@ def test_a_root_signed_by_the_new_holders_alone_is_refused_and_clients_keep_upda
     # the current holders sign the hand-over; now clients installed before follow
     for number in (1, 2):
         holder = keys / "offline" / f"root-{number}.pem"
-        tools_ok(repo, keys, "ceremony", "sign", "--key", str(holder))
+        tools_ok(repo, keys, "ceremony", "sign", "--yes", "--key", str(holder))
     tools_ok(repo, keys, "ceremony", "finish")
     root = _root(repo)
     assert root["version"] == 2
@@ -589,7 +603,7 @@ def test_finish_refuses_a_root_installed_clients_cannot_reach_even_with_both_thr
     repo, keys = publisher.repo, publisher.keys
     _broken_root_chain(publisher, tmp_path)
     tools_ok(repo, keys, "ceremony", "begin", "--rotate", "timestamp")
-    tools_ok(repo, keys, "ceremony", "sign", "--key", str(tmp_path / "new-root.pem"))
+    tools_ok(repo, keys, "ceremony", "sign", "--yes", "--key", str(tmp_path / "new-root.pem"))
     assert "ready to finish" in tools_ok(repo, keys, "ceremony", "status")
     before, keys_before = tree_digest(repo), tree_digest(keys)
     result = run_tools(repo, keys, "ceremony", "finish")

@@ -88,7 +88,7 @@ def test_rotate_key_waits_for_missing_root_signatures(fresh, tmp_path: Path) -> 
     assert not rotation.finished and rotation.root_version is None
     assert (rotation.progress.old_signed, rotation.progress.old_threshold) == (1, 2)
     assert ceremony.draft_path(repo).exists()
-    signed = ceremony.sign_draft(repo, tmp_path / "root-2.pem")
+    signed = ceremony.sign_draft(repo, tmp_path / "root-2.pem", keys, lambda _: True)
     assert signed.progress.complete and signed.progress == ceremony.status(repo)
     assert ceremony.finish(repo, keys).rotated == ["snapshot"]
     assert load_roles(repo).root.signed.version == 2
