@@ -1,0 +1,74 @@
+"""Stock tufup 0.10 in tests: its own virtual environment, driven as a child process.
+
+tufup 0.10 pins tuf 4.0 and the project needs tuf 7, so stock tufup never runs in our
+environment: `bench.stock_env` makes ``.bench/stock-env`` (``pip install tufup==0.10.0``) the
+first time a test needs it and later runs reuse it; a clean CI machine makes it in its first
+test that needs it (about 15 s). tests/support/tufup_child.py is what runs in it; the helpers
+here start it and return the JSON it prints.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from bench.stock_env import stock_env, stock_python
+
+CHILD = Path(__file__).with_name("tufup_child.py")
+
+
+def run_tufup(*args: object, ca_file: Path | None = None, timeout: float = 240) -> dict[str, Any]:
+    """Run ``tufup_child.py ARGS`` with stock tufup's interpreter; its last JSON line."""
+    extra = {"REQUESTS_CA_BUNDLE": str(ca_file)} if ca_file is not None else {}
+    command = [str(stock_python()), str(CHILD), *map(str, args)]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=stock_env(extra)
+    )
+    assert result.returncode == 0, (command, result.stdout, result.stderr)
+    lines = result.stdout.strip().splitlines()
+    assert lines, (command, result.stderr)
+    return {**json.loads(lines[-1]), "log": result.stderr}
+
+
+def tufup_names(*names: str) -> dict[str, dict[str, Any]]:
+    """How stock tufup's TargetMeta reads each target name."""
+    return run_tufup("names", *names)["names"]
+
+
+class StockClient:
+    """An application that embeds stock tufup's client, installed in its own in-place folder
+    `base/app` (trusted metadata in base/metadata, downloads in base/targets). It knows its
+    version the way such an application does: from the files installed (.update/release.json
+    of a repo-tools bundle, or the version given at install time)."""
+
+    def __init__(self, base: Path, app: str, version: str, root_json: Path, ca_file: Path):
+        self.base, self.app, self.ca_file = base, app, ca_file
+        (base / "metadata").mkdir(parents=True, exist_ok=True)
+        (base / "app").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root_json, base / "metadata" / "root.json")
+        self._version = version
+
+    @property
+    def app_dir(self) -> Path:
+        return self.base / "app"
+
+    @property
+    def version(self) -> str:
+        release = self.app_dir / ".update" / "release.json"
+        if release.is_file():
+            return json.loads(release.read_text())["version"]
+        return self._version
+
+    def update(self, url: str, pre: str | None = None) -> dict[str, Any]:
+        """One start of the application: check, and install what tufup found."""
+        args = ["update", "--app", self.app, "--version", self.version, "--url", url]
+        args += ["--client-dir", self.base]
+        if pre:
+            args += ["--pre", pre]
+        result = run_tufup(*args, ca_file=self.ca_file)
+        if result.get("found"):
+            self._version = result["found"]  # what a tufup-made bundle's new code would say
+        return result
