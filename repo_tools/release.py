@@ -37,6 +37,7 @@ from repo_tools.repository import (
     resign,
 )
 from repo_tools.roles import TOP_LEVEL_CHAIN
+from repo_tools.tufup_compat import for_tufup
 from repo_tools.verify import repair_hint, verify_repository
 from repo_tools.versioning import next_version, patch_bases
 
@@ -121,7 +122,7 @@ def _add_target(
     transaction: Transaction, targets: Targets, local: Path, name: str, custom: dict
 ) -> TargetFile:
     info = TargetFile.from_file(name, str(local), ["sha256"])
-    info.unrecognized_fields["custom"] = custom
+    info.unrecognized_fields["custom"] = for_tufup(custom)  # what stock tufup clients read
     targets.targets[name] = info
     transaction.add_target(local, prefixed_target_name(name, info.hashes["sha256"]))
     return info
