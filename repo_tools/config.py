@@ -120,6 +120,13 @@ def parse_expiry_option(text: str) -> dict[str, int]:
 
 def load_config(repo: Path) -> PublisherConfig:
     path = repo / CONFIG_NAME
+    if not path.exists() and (repo / "metadata" / "1.root.json").is_file():
+        raise ConfigError(
+            f"{path} not found, but {repo} holds a TUF repository made by another tool (a "
+            "tufup repository has no versioned snapshot and targets metadata): adopt it with "
+            f"`repo-tools --repo {repo} --keys KEYS adopt-tufup --tufup-keys KEYSTORE "
+            "--dry-run` (see docs/migrating-from-tufup.md)"
+        )
     if not path.exists():
         raise ConfigError(
             f"{path} not found: run `repo-tools --repo {repo} init --app-name NAME` first"

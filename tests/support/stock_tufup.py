@@ -60,7 +60,8 @@ class StockClient:
         release = self.app_dir / ".update" / "release.json"
         if release.is_file():
             return json.loads(release.read_text())["version"]
-        return self._version
+        written = self.app_dir / "version.txt"  # a bundle of TufupPublisher
+        return written.read_text().strip() if written.is_file() else self._version
 
     def update(self, url: str, pre: str | None = None) -> dict[str, Any]:
         """One start of the application: check, and install what tufup found."""
@@ -72,3 +73,31 @@ class StockClient:
         if result.get("found"):
             self._version = result["found"]  # what a tufup-made bundle's new code would say
         return result
+
+
+class TufupPublisher:
+    """A publisher who uses stock tufup: ``tufup.repo.Repository`` in its own environment,
+    in `work` (repository/ is served, keystore/ holds tufup's key files), releasing the
+    launchable test app (tests/support/bundles.py) from work/bundle."""
+
+    def __init__(self, work: Path, app: str = "demo") -> None:
+        self.work, self.app = work, app
+        self.bundle = work / "bundle"
+        run_tufup("repo-init", "--work", work, "--app", app)
+
+    @property
+    def repo(self) -> Path:
+        return self.work / "repository"
+
+    @property
+    def keystore(self) -> Path:
+        return self.work / "keystore"
+
+    def release(self, version: str, label: str, required: bool = False) -> None:
+        from tests.support.bundles import write_app
+
+        write_app(self.bundle, label)
+        # a tufup-made bundle has no .update/release.json: the app is told its version here
+        (self.bundle / "version.txt").write_text(version)
+        args = ["repo-add", "--work", self.work, "--bundle", self.bundle, "--version", version]
+        run_tufup(*args, *(["--required"] if required else []))
