@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from repo_tools.cli_adopt import adopt_tufup
 from repo_tools.cli_base import (
     PUBLISH_OPTION,
     Context,
@@ -54,7 +55,7 @@ def main(ctx: click.Context, repo: Path, keys: Path) -> None:
     ctx.obj = Context(repo, keys)
 
 
-for command in (keygen, ceremony, rotate_key, release):
+for command in (keygen, ceremony, rotate_key, release, adopt_tufup):
     main.add_command(command)
 
 

@@ -101,3 +101,27 @@ class TufupPublisher:
         (self.bundle / "version.txt").write_text(version)
         args = ["repo-add", "--work", self.work, "--bundle", self.bundle, "--version", version]
         run_tufup(*args, *(["--required"] if required else []))
+
+
+def install_stock(
+    base: Path,
+    app: str,
+    archive: Path,
+    version: str,
+    root_json: Path,
+    ca_file: Path,
+    cached: bool = False,
+) -> StockClient:
+    """A stock tufup application installed at `version` from its published `archive` (a
+    file of targets/, plain or hash-prefixed): unpacked into base/app as an installer does.
+    With `cached`, the archive is also in its targets folder, as after an update by tufup:
+    then tufup may patch it."""
+    import tarfile
+
+    client = StockClient(base, app, version, root_json, ca_file)
+    with tarfile.open(archive) as tar:
+        tar.extractall(client.app_dir, filter="data")
+    if cached:
+        (base / "targets").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(archive, base / "targets" / f"{app}-{version}.tar.gz")
+    return client
