@@ -52,6 +52,9 @@ class PublisherConfig:
     git_tag: str = ""  # tag the working directory's HEAD after a release, e.g. "v{version}"
     # glob patterns of what `release` leaves out of the archive (repo_tools.bundle_rules)
     bundle_exclude: list[str] = field(default_factory=lambda: list(DEFAULT_BUNDLE_EXCLUDE))
+    # also a tufup-format bsdiff4 patch <app>-<V>.patch per release, for stock tufup clients
+    # (repo_tools/tufup_patch.py; needs bsdiff4: pip install 'secure-updater[tufup]')
+    tufup_patches: bool = False
 
     @property
     def exclusion(self) -> ExclusionRule:
@@ -73,6 +76,8 @@ class PublisherConfig:
         if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
             raise ConfigError(f"keep_releases is {self.keep_releases!r}: use 0 (keep all) or more")
         self._validate_publishing()
+        if not isinstance(self.tufup_patches, bool):
+            raise ConfigError(f"tufup_patches is {self.tufup_patches!r}: give true or false")
         problem = pattern_problem(self.bundle_exclude)
         if problem:
             raise ConfigError(f"repo-tools.json: {problem}")
