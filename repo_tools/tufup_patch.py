@@ -22,6 +22,7 @@ from packaging.version import Version
 from tuf.api.metadata import TargetFile, Targets
 
 from client.formats import archive_name
+from repo_tools.config import PublisherConfig
 from repo_tools.errors import RepoError
 from repo_tools.repository import Transaction, find_target_file, prefixed_target_name
 from repo_tools.tufup_compat import TUFUP_PATCH, tufup_reading
@@ -99,8 +100,8 @@ def tufup_patch_step(
     repo: Path,
     transaction: Transaction,
     targets: Targets,
-    config,
-    new: Version,  # noqa: ANN001
+    config: PublisherConfig,
+    new: Version,
 ) -> list[str]:
     """The one call `release` makes: a tufup patch when the publisher asked for them."""
     if not config.tufup_patches:
