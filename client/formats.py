@@ -25,6 +25,7 @@ from packaging.version import InvalidVersion, Version
 from client.settings import CHANNELS  # one definition, in the packaging-free module
 
 CUSTOM_KEY = "updater"
+TREE_FORMAT = 2  # the highest tree format (client.tree_format) this code reads and writes
 ARCHIVE_SUFFIX = ".tar.gz"
 PATCH_SUFFIX = ".patch"
 
@@ -174,9 +175,14 @@ class ArchiveInfo:
     rollout: int = 100  # percent of installations offered this release (0 halts it)
     yanked: str = ""  # why the publisher withdrew it ("": not withdrawn); see choose_update
     kind: str = "archive"
+    tree: TreeInfo | None = None  # format 2: its manifest, pack and deltas (client.tree_format)
 
     def to_custom(self) -> dict[str, Any]:
-        return {CUSTOM_KEY: asdict(self)}
+        data = asdict(self)
+        del data["tree"]
+        if self.tree is not None:
+            data["tree"] = self.tree.to_custom()
+        return {CUSTOM_KEY: data}
 
 
 @dataclass(frozen=True)
@@ -191,6 +197,39 @@ class PatchInfo:
 
     def to_custom(self) -> dict[str, Any]:
         return {CUSTOM_KEY: asdict(self)}
+
+
+@dataclass(frozen=True)
+class TreeInfo:
+    """The tree part of a release record (custom["updater"]["tree"] of its archive)."""
+
+    format: int
+    entries: int  # how many entries the manifest lists (extraction holds the pack to it)
+    bases: tuple[str, ...] = ()  # versions a delta to this release exists from
+
+    def to_custom(self) -> dict[str, Any]:
+        return {"format": self.format, "entries": self.entries, "bases": list(self.bases)}
+
+
+def parse_tree_info(data: object, where: str) -> TreeInfo | None:
+    """The record's tree part; None when absent or of a later format (the full archive
+    still serves this client); FormatError when it is ours but malformed."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise FormatError(f"{where}: custom metadata 'tree' is not an object")
+    fmt = data.get("format")
+    if not isinstance(fmt, int) or isinstance(fmt, bool) or fmt < TREE_FORMAT:
+        raise FormatError(f"{where}: tree format {fmt!r} is not valid")
+    if fmt > TREE_FORMAT:
+        return None
+    entries = data.get("entries")
+    bases = data.get("bases", [])
+    if not isinstance(entries, int) or isinstance(entries, bool) or entries < 1:
+        raise FormatError(f"{where}: tree entries {entries!r} is not a positive count")
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        raise FormatError(f"{where}: tree bases {bases!r} is not a list of versions")
+    return TreeInfo(fmt, entries, tuple(str(parse_version(b)) for b in bases))
 
 
 def _require(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
@@ -252,6 +291,7 @@ def _parse_ours(
             required=bool(data.get("required", False)),
             rollout=_rollout(data.get("rollout", 100), where),
             yanked=str(data.get("yanked") or ""),
+            tree=parse_tree_info(data.get("tree"), where),
         )
     if kind == "patch":
         base = str(parse_version(_require(data, "base", str, where)))

@@ -6,6 +6,7 @@ a single published file changes (see repository.Transaction).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 from dataclasses import dataclass
@@ -15,15 +16,17 @@ from pathlib import Path
 from packaging.version import Version
 from tuf.api.metadata import TargetFile, Targets
 
-from client.archive import BundleError, gunzip_file, gzip_file, write_bundle_tar
-from client.codec import CODEC_NAME, make_patch
-from client.formats import ArchiveInfo, PatchInfo, archive_name, channel_of, patch_name
+from client.archive import BundleError, bundle_entries
+from client.formats import TREE_FORMAT, ArchiveInfo, FormatError, TreeInfo, archive_name, channel_of
 from client.layout import BUNDLED_CONFIG, RELEASE_FILE, ROOT_FILE
+from client.tree_format import Manifest, decode_manifest, delta_name, manifest_name, pack_name
 from repo_tools import keys as keystore
+from repo_tools.build_cache import BuildCache
 from repo_tools.bundle_entry import check_entry_point
 from repo_tools.bundle_rules import BundleInspection, inspect_bundle
 from repo_tools.catalog import Archives, released_archives
 from repo_tools.config import PublisherConfig, load_config
+from repo_tools.delta import build_delta
 from repo_tools.errors import RepoError, reported_as
 from repo_tools.git_tag import tag_name
 from repo_tools.repository import (
@@ -37,6 +40,7 @@ from repo_tools.repository import (
     resign,
 )
 from repo_tools.roles import TOP_LEVEL_CHAIN
+from repo_tools.tree_build import BuiltTree, build_tree
 from repo_tools.tufup_compat import for_tufup
 from repo_tools.verify import repair_hint, verify_repository
 from repo_tools.versioning import next_version, patch_bases
@@ -119,36 +123,53 @@ def bundle_info_files(
 
 
 def _add_target(
-    transaction: Transaction, targets: Targets, local: Path, name: str, custom: dict
+    transaction: Transaction, targets: Targets, local: Path, name: str, custom: dict | None = None
 ) -> TargetFile:
     info = TargetFile.from_file(name, str(local), ["sha256"])
-    info.unrecognized_fields["custom"] = for_tufup(custom)  # what stock tufup clients read
+    if custom is not None:  # with what stock tufup clients read of it (tufup_compat)
+        info.unrecognized_fields["custom"] = for_tufup(custom)
     targets.targets[name] = info
     transaction.add_target(local, prefixed_target_name(name, info.hashes["sha256"]))
     return info
 
 
-def _make_patches(
+def _published(repo: Path, targets: Targets, name: str) -> Path | None:
+    info = targets.targets.get(name)
+    if info is None:
+        return None
+    path = find_target_file(repo, name, info.hashes["sha256"])
+    return path if path.is_file() else None
+
+
+def _make_deltas(
     repo: Path,
     transaction: Transaction,
     targets: Targets,
-    app: str,
-    new: Version,
-    new_tar: bytes,
+    new: Manifest,
+    sources: dict[str, Path | bytes],
+    cache: BuildCache,
     archives: Archives,
 ) -> list[str]:
-    names = []
-    for base in _patch_bases(archives, new):
-        base_info, _ = archives[base]
-        base_tar = transaction.scratch / f"base-{base}.tar"
-        gunzip_file(find_target_file(repo, base_info.path, base_info.hashes["sha256"]), base_tar)
-        patch_path = transaction.scratch / patch_name(app, base, new)
-        patch_path.write_bytes(make_patch(base_tar.read_bytes(), new_tar))
-        base_tar.unlink()
-        custom = PatchInfo(app=app, version=str(new), base=str(base), codec=CODEC_NAME)
-        _add_target(transaction, targets, patch_path, patch_path.name, custom.to_custom())
-        names.append(patch_path.name)
-    return names
+    """Deltas to `new` from each patch base that has a tree (format 2); returns the bases."""
+    app, bases = new.app, []
+    for base in _patch_bases(archives, Version(new.version)):
+        tree = archives[base][1].tree
+        manifest_file = _published(repo, targets, manifest_name(app, base))
+        pack_file = _published(repo, targets, pack_name(app, base))
+        if tree is None or manifest_file is None or pack_file is None:
+            continue  # a release of format 1: its clients take the full download
+        with reported_as(ReleaseError, FormatError):
+            base_manifest = decode_manifest(
+                manifest_file.read_bytes(), app, str(base), tree.entries
+            )
+        out = transaction.scratch / delta_name(app, base, new.version)
+        build_delta(
+            base_manifest, new, sources,
+            lambda wanted, b=str(base), p=pack_file: cache.base_files(b, p, wanted), out,
+        )  # fmt: skip
+        _add_target(transaction, targets, out, out.name)
+        bases.append(str(base))
+    return bases
 
 
 @dataclass(frozen=True)
@@ -217,6 +238,8 @@ def release(
             built = _build(repo, transaction, roles, stored_keys, config, request, bundle, new)
             result = ReleaseResult(new, built.archive, built.patches, inspection)
             transaction.commit()
+            with contextlib.suppress(OSError):  # a cache that cannot be written costs time only
+                built.remember.save()
         except BaseException:
             transaction.abort()
             raise
@@ -228,9 +251,25 @@ def release(
 
 
 @dataclass(frozen=True)
+class _Remember:
+    """What the build cache keeps of a release once it is published."""
+
+    cache: BuildCache
+    version: str
+    pack_file: str
+    archive_file: str
+    tree: BuiltTree
+
+    def save(self) -> None:
+        self.cache.save_index(self.version, self.pack_file, self.archive_file, self.tree.frames)
+        self.cache.save_files()
+
+
+@dataclass(frozen=True)
 class _Built:
     archive: str
-    patches: list[str]
+    patches: list[str]  # the deltas made
+    remember: _Remember
 
 
 def _build(
@@ -247,32 +286,38 @@ def _build(
     targets = roles.targets.signed
     archives = released_archives(targets)
 
-    tar_path = transaction.scratch / f"{app}-{new}.tar"
-    with open(tar_path, "wb") as sink, reported_as(ReleaseError, BundleError):
+    with reported_as(ReleaseError, BundleError):
         extra = bundle_info_files(roles, app, new, config.client_settings)
-        digest = write_bundle_tar(bundle, sink, extra, config.exclusion)
+        entries = bundle_entries(bundle, extra, config.exclusion)
+    cache = BuildCache(repo, app)
     archive_path = transaction.scratch / archive_name(app, new)
-    gzip_file(tar_path, archive_path)
+    pack_path = transaction.scratch / pack_name(app, new)
+    manifest_path = transaction.scratch / manifest_name(app, new)
+    tree = build_tree(app, str(new), entries, cache, archive_path, pack_path, manifest_path)
+    sources = {info.name: source for info, source in entries if source is not None}
+    bases = _make_deltas(repo, transaction, targets, tree.manifest, sources, cache, archives)
     info = ArchiveInfo(
         app=app,
         version=str(new),
         channel=channel_of(new),
-        tar_size=digest.tar_size,
-        tar_sha256=digest.tar_sha256,
-        unpacked_size=digest.unpacked_size,
+        tar_size=tree.digest.tar_size,
+        tar_sha256=tree.digest.tar_sha256,
+        unpacked_size=tree.digest.unpacked_size,
         published=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         notes=request.notes,
         required=request.required,
         rollout=request.rollout,
+        tree=TreeInfo(TREE_FORMAT, len(tree.manifest.entries), tuple(bases)),
     )
-    _add_target(transaction, targets, archive_path, archive_path.name, info.to_custom())
-    patches = _make_patches(repo, transaction, targets, app, new, tar_path.read_bytes(), archives)
-    tar_path.unlink()
+    archive = _add_target(transaction, targets, archive_path, archive_path.name, info.to_custom())
+    pack = _add_target(transaction, targets, pack_path, pack_path.name)
+    _add_target(transaction, targets, manifest_path, manifest_path.name)
+    patches = [delta_name(app, base, new) for base in bases]
 
     resign(roles, stored_keys, config.expiry_days, TOP_LEVEL_CHAIN)
     transaction.write_roles(roles, set(TOP_LEVEL_CHAIN))
 
-    new_targets = {archive_path.name, *patches}
+    new_targets = {archive_path.name, pack_path.name, manifest_path.name, *patches}
     report = verify_repository(
         repo, 0, transaction.staged_metadata, transaction.staged_targets, new_targets
     )
@@ -281,7 +326,11 @@ def _build(
             "the new release does not verify as clients would see it, so nothing was "
             f"published: {'; '.join(report.problems)}. {repair_hint(report.problems)}"
         )
-    return _Built(archive_path.name, patches)
+    remember = _Remember(
+        cache, str(new), prefixed_target_name(pack.path, pack.hashes["sha256"]),
+        prefixed_target_name(archive.path, archive.hashes["sha256"]), tree,
+    )  # fmt: skip
+    return _Built(archive_path.name, patches, remember)
 
 
 def _require_keys(roles: RoleSet, role: str, stored: list[keystore.StoredKey]) -> None:

@@ -46,7 +46,7 @@ def test_users_of_a_withdrawn_release_switch_back_then_get_the_fix(installed_app
     assert status["latest"]["stable"] == "1.0.0"
 
     assert publisher.release("--bump", "patch") == "1.1.1"
-    assert list((publisher.repo / "targets").glob("*.demo-1.1.1.from-1.0.0.patch"))
+    assert list((publisher.repo / "targets").glob("*.demo-1.1.1.from-1.0.0.delta"))
     fixed = run_client(root, "update")
     assert fixed.returncode == 0, fixed.stderr
     assert layout.current_version() == "1.1.1"
