@@ -42,6 +42,7 @@ from repo_tools.repository import (
 from repo_tools.roles import TOP_LEVEL_CHAIN
 from repo_tools.tree_build import BuiltTree, build_tree
 from repo_tools.tufup_compat import for_tufup
+from repo_tools.tufup_patch import tufup_patch_step
 from repo_tools.verify import repair_hint, verify_repository
 from repo_tools.versioning import next_version, patch_bases
 
@@ -313,6 +314,7 @@ def _build(
     pack = _add_target(transaction, targets, pack_path, pack_path.name)
     _add_target(transaction, targets, manifest_path, manifest_path.name)
     patches = [delta_name(app, base, new) for base in bases]
+    patches += tufup_patch_step(repo, transaction, targets, config, new)  # tufup_patches: on
 
     resign(roles, stored_keys, config.expiry_days, TOP_LEVEL_CHAIN)
     transaction.write_roles(roles, set(TOP_LEVEL_CHAIN))

@@ -123,6 +123,6 @@ def chain_problems(targets: dict[str, Any]) -> list[str]:
                     f"archive {app}-{version}{TUFUP_ARCHIVE} has no tufup patch "
                     f"{app}-{version}{TUFUP_PATCH} while older releases have one: a stock "
                     f"client below {version} would apply the older patches and install "
-                    f"their content as {version}"
+                    f"their content as {version} (keep tufup_patches on in repo-tools.json)"
                 )
     return problems

@@ -75,6 +75,8 @@ def add_tufup_patch(
     )
     base_info = targets.targets[base_name]
     base_tar = _tar_of(find_target_file(repo, base_name, base_info.hashes["sha256"]))
+    if not staged.is_file():  # published already (the step run after a release)
+        staged = find_target_file(repo, new_info.path, new_info.hashes["sha256"])
     new_tar = _tar_of(staged)
     patch = bsdiff4.diff(base_tar, new_tar)
     if bsdiff4.patch(base_tar, patch) != new_tar:

@@ -88,6 +88,7 @@ def verify_repository(
         roles = session.roles()
         report.root_versions = roles[Role.ROOT].version
         _check_expiry(roles, within_days, report)
+        _check_stock_tufup(session.targets(), only_targets, report)
         for name in sorted(session.targets()):
             if only_targets is not None and name not in only_targets:
                 continue
@@ -122,6 +123,19 @@ def _check_expiry(roles: dict[str, Any], within_days: int, report: VerifyReport)
                 f"day(s): run `repo-tools refresh`"
                 + (" with the root keys at hand" if role == Role.ROOT else "")
             )
+
+
+def _check_stock_tufup(
+    targets: dict[str, Any], only_targets: set[str] | None, report: VerifyReport
+) -> None:
+    """What would crash a stock tufup client or make it install wrong content
+    (repo_tools.tufup_compat); a release's check reports what its new targets cause."""
+    from repo_tools.tufup_compat import chain_problems
+
+    problems = chain_problems({n: getattr(t, "custom", None) for n, t in targets.items()})
+    if only_targets is not None:
+        problems = [p for p in problems if any(f"{n} " in p for n in only_targets)]
+    report.problems.extend(problems)
 
 
 def _check_target(session: Session, name: str, scratch: str, report: VerifyReport) -> None:

@@ -137,35 +137,6 @@ def test_a_withdrawn_release_and_stock_clients(tmp_path: Path, https_server, tes
         assert _bundle_files(client.app_dir) == _bundle_files(publisher.bundle)
 
 
-def _release_with_tufup_patch(publisher: Publisher, version: str, label: str) -> None:
-    """`repo-tools release`, then the tufup patch step the release makes when
-    repo-tools.json says "tufup_patches": true (repo_tools/tufup_patch.py), signed and
-    published the way release does it: staged, re-signed, verified, committed."""
-    from packaging.version import Version
-
-    from repo_tools import keys as keystore
-    from repo_tools.config import load_config
-    from repo_tools.repository import Transaction, load_roles, resign
-    from repo_tools.roles import TOP_LEVEL_CHAIN
-    from repo_tools.tufup_patch import tufup_patch_step
-    from repo_tools.verify import verify_repository
-
-    publisher.release("--version", version, label=label)
-    config = load_config(publisher.repo)
-    roles = load_roles(publisher.repo)
-    transaction = Transaction(publisher.repo)
-    made = tufup_patch_step(
-        publisher.repo, transaction, roles.targets.signed, config, Version(version)
-    )
-    resign(roles, keystore.load_all(publisher.keys), config.expiry_days, TOP_LEVEL_CHAIN)
-    transaction.write_roles(roles, set(TOP_LEVEL_CHAIN))
-    report = verify_repository(
-        publisher.repo, 0, transaction.staged_metadata, transaction.staged_targets, set(made)
-    )
-    assert report.ok, report.problems
-    transaction.commit()
-
-
 def test_tufup_patches_for_stock_clients(tmp_path: Path, https_server, test_ca):
     """ "tufup_patches": true: each release also lists <app>-<V>.patch as tufup makes it; a
     stock client with its archive cached patches through the chain to the right content."""
@@ -174,15 +145,15 @@ def test_tufup_patches_for_stock_clients(tmp_path: Path, https_server, test_ca):
 
     publisher = Publisher(tmp_path / "publisher")
     set_config(publisher.repo, tufup_patches=True)
-    _release_with_tufup_patch(publisher, "1.0.0", "one")
+    publisher.release("--version", "1.0.0", label="one")
     assert "demo-1.0.0.patch" not in _targets(publisher)  # nothing below it
     server = https_server(publisher.repo)
     cached = _stock_client(tmp_path / "cached", publisher, "1.0.0", test_ca.ca_file)
     (cached.base / "targets").mkdir(parents=True, exist_ok=True)
     cached_archive = cached.base / "targets" / "demo-1.0.0.tar.gz"
     cached_archive.write_bytes(publisher.archive("1.0.0").read_bytes())
-    _release_with_tufup_patch(publisher, "1.1.0", "two")
-    _release_with_tufup_patch(publisher, "1.2.0", "three")
+    publisher.release("--version", "1.1.0", label="two")
+    publisher.release("--version", "1.2.0", label="three")
     targets = _targets(publisher)
     assert {"demo-1.1.0.patch", "demo-1.2.0.patch"} <= set(targets)
     assert chain_problems({n: t.get("custom") for n, t in targets.items()}) == []
@@ -190,3 +161,28 @@ def test_tufup_patches_for_stock_clients(tmp_path: Path, https_server, test_ca):
     assert result.get("found") == "1.2.0", result
     assert result["downloads"] == ["demo-1.1.0.patch", "demo-1.2.0.patch"]
     assert _bundle_files(cached.app_dir) == _bundle_files(publisher.bundle)
+
+
+def test_verify_refuses_what_would_break_stock_clients(tmp_path: Path):
+    """A repository listing a name stock tufup crashes on, or an archive without its tufup
+    patch above one with a patch, fails `repo-tools verify`; a release that would cause the
+    second (tufup_patches switched off) is refused and nothing is published."""
+    from repo_tools.verify import verify_repository
+    from tests.support.publisher import published_digest, refused, run_tools, set_config
+
+    publisher = Publisher(tmp_path / "publisher")
+    set_config(publisher.repo, tufup_patches=True)
+    publisher.release("--version", "1.0.0", label="one")
+    publisher.release("--version", "1.1.0", label="two")
+    assert verify_repository(publisher.repo).ok
+    set_config(publisher.repo, tufup_patches=False)
+    before = published_digest(publisher.repo)
+    from tests.support.bundles import write_app
+
+    write_app(publisher.bundle, "three")
+    result = run_tools(
+        publisher.repo, publisher.keys, "release", "--bundle", str(publisher.bundle),
+        "--version", "1.2.0",
+    )  # fmt: skip
+    refused(result, "demo-1.2.0.tar.gz has no tufup patch", "keep tufup_patches on")
+    assert published_digest(publisher.repo) == before
