@@ -33,6 +33,7 @@ import gzip
 import hashlib
 import json
 import os
+import shutil
 import tarfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -174,8 +175,9 @@ def _load_tufup(repo: Path) -> RoleSet:
     )
     if root.signed.consistent_snapshot:
         raise AdoptError(f"{repo} already uses consistent snapshots: it is not a tufup repository")
+    listed = roles.snapshot.signed.meta.get("targets.json")
     if roles.timestamp.signed.snapshot_meta.version != roles.snapshot.signed.version or (
-        roles.snapshot.signed.meta["targets.json"].version != roles.targets.signed.version
+        listed is None or listed.version != roles.targets.signed.version
     ):
         raise AdoptError(
             f"timestamp, snapshot and targets in {folder} do not name each other's versions "
@@ -267,6 +269,14 @@ def _target_path(repo: Path, name: str, hashes: dict[str, str]) -> Path:
     if hashes.get("sha256") != digest.hexdigest():
         raise AdoptError(f"{path} does not match its signed sha256: restore it first")
     return path
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A second name for a published file: a hard link, a copy where links are not possible."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _new_root(root: Metadata[Root], keys: dict[str, TufupKey], days: int) -> Metadata[Root]:
@@ -382,7 +392,9 @@ def adopt_tufup(
             for name, info in listed.items():
                 prefixed = prefixed_target_name(name, info.hashes["sha256"])
                 if not (targets_dir(repo) / prefixed).exists():
-                    os.link(_target_path(repo, name, info.hashes), first.staged_targets / prefixed)
+                    _link_or_copy(
+                        _target_path(repo, name, info.hashes), first.staged_targets / prefixed
+                    )
             for name, source in current.items():
                 (first.staged_metadata / name).write_bytes(source.read_bytes())
             first.commit()
