@@ -41,6 +41,9 @@ class ErrorKind(StrEnum):
     INVALID_INPUT = "invalid_input"
     USAGE = "usage"
     INTERNAL = "internal"
+    # the repository lists releases of this app in a format this client cannot read (e.g. a
+    # tufup repository not adopted yet): never reported as "up to date"
+    FOREIGN_REPOSITORY = "foreign_repository"
     CANCELLED = "cancelled"  # the user cancelled a download (`Updater.cancel()`): no failure
 
 

@@ -47,13 +47,17 @@ def _random_uniform(low: float, high: float) -> float:
 
 def _plan(core: Core, session: Session, state: State) -> Plan:
     """The plan from fully verified targets metadata and this install root's facts."""
-    from client.selection import catalog
+    from client.selection import catalog, unreadable_message
 
     current = core.layout.current_version() or ""
     if state.rollout_bucket is None:  # drawn once, saved with the state by the caller
         state.rollout_bucket = int(_random_uniform(0, 100)) % 100
+    cat = catalog(state.app, session.targets())
+    unreadable = unreadable_message(state.app, cat)
+    if unreadable is not None:
+        raise UpdateError(ErrorKind.FOREIGN_REPOSITORY, unreadable)
     return plan_update(
-        catalog(state.app, session.targets()),
+        cat,
         current=current,
         channel=core.settings.update_channel,
         skipped=state.skipped,

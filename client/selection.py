@@ -45,6 +45,9 @@ class Catalog:
     patches: tuple[PatchEdge, ...]
     problems: tuple[str, ...] = ()  # targets of ours with malformed metadata (ignored)
     tree_targets: Mapping[str, int] = field(default_factory=dict)  # format-2 name -> length
+    # versions of full archives named like this app's (<app>-<version>.tar.gz) that carry none
+    # of our metadata: another updater's releases, e.g. a tufup repository not adopted yet
+    foreign: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,32 @@ class TreeRoute:
     delta: str | None  # from the installed version; None: the pack
     download_bytes: int
     full_bytes: int
+
+
+def foreign_version(app: str, name: str) -> str | None:
+    """The version of a target named like `app`'s full archive in tufup's format, or None."""
+    from packaging.version import InvalidVersion
+
+    if not (name.startswith(f"{app}-") and name.endswith(".tar.gz")):
+        return None
+    try:
+        return str(Version(name[len(app) + 1 : -len(".tar.gz")]))
+    except InvalidVersion:
+        return None
+
+
+def unreadable_message(app: str, cat: Catalog) -> str | None:
+    """What to say when `cat` has releases of `app` this client cannot read and none it can;
+    None otherwise (a wrong "up to date" is the one answer it must never give)."""
+    if cat.releases or not cat.foreign:
+        return None
+    shown = sorted(cat.foreign, key=Version)
+    versions = ", ".join(shown[-5:]) + (f" and {len(shown) - 5} older" if len(shown) > 5 else "")
+    return (
+        f"this repository has releases of {app} ({versions}) but none this client can read; "
+        "it may be a tufup repository: its publisher can adopt it with `repo-tools "
+        "adopt-tufup` (docs/migrating-from-tufup.md), then this client updates from it"
+    )
 
 
 def catalog(app: str, targets: Mapping[str, Any]) -> Catalog:
@@ -74,6 +103,7 @@ def catalog(app: str, targets: Mapping[str, Any]) -> Catalog:
     problems: list[str] = []
     tree: dict[str, int] = {}
     tree_suffixes = (MANIFEST_SUFFIX, PACK_SUFFIX, DELTA_SUFFIX)
+    foreign: list[str] = []
     for name, target in targets.items():
         if name.startswith(f"{app}-") and name.endswith(tree_suffixes):
             tree[name] = target.length  # named by a release record, which is checked
@@ -85,7 +115,12 @@ def catalog(app: str, targets: Mapping[str, Any]) -> Catalog:
         except FormatError as error:
             problems.append(f"{error}: ignored (the publisher must correct this release)")
             continue
-        if info is None or info.app != app:
+        if info is None:
+            version = foreign_version(app, name)
+            if version is not None:
+                foreign.append(version)
+            continue
+        if info.app != app:
             continue
         if isinstance(info, ArchiveInfo):
             releases[str(Version(info.version))] = Release(name, target.length, info)
@@ -96,7 +131,7 @@ def catalog(app: str, targets: Mapping[str, Any]) -> Catalog:
 
         for problem in problems:
             logging.getLogger(__name__).warning("%s", problem)
-    return Catalog(releases, tuple(patches), tuple(problems), tree)
+    return Catalog(releases, tuple(patches), tuple(problems), tree, tuple(foreign))
 
 
 def tree_route(cat: Catalog, release: Release, current: str, base_ready: bool) -> TreeRoute | None:

@@ -168,6 +168,10 @@ _ERROR_WORDS: dict[str, tuple[str, str]] = {
         "The running version is unchanged. Try again; if it persists, send the log to the "
         "publisher.",
     ),
+    "foreign_repository": (
+        "The update server has releases this version of the application cannot read.",
+        "Tell the publisher: the update server needs to be converted for this updater.",
+    ),
     "cancelled": (
         "The download was cancelled.",
         "Download again when convenient; it resumes where it stopped.",

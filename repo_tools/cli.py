@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from repo_tools.cli_adopt import adopt_tufup
 from repo_tools.cli_base import (
     PUBLISH_OPTION,
     Context,
@@ -55,7 +56,9 @@ def main(ctx: click.Context, repo: Path, keys: Path) -> None:
     ctx.obj = Context(repo, keys)
 
 
-for command in (keygen, encrypt_key, use_signer, ceremony, rotate_key, release, targets):
+for command in (
+    keygen, encrypt_key, use_signer, ceremony, rotate_key, release, targets, adopt_tufup
+):
     main.add_command(command)
 
 

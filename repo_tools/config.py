@@ -67,6 +67,9 @@ class PublisherConfig:
     @property
     def offline_targets(self) -> bool:
         return self.targets_signing == TargetsSigning.OFFLINE
+    # also a tufup-format bsdiff4 patch <app>-<V>.patch per release, for stock tufup clients
+    # (repo_tools/tufup_patch.py; needs bsdiff4: pip install 'secure-updater[tufup]')
+    tufup_patches: bool = False
 
     @property
     def exclusion(self) -> ExclusionRule:
@@ -93,6 +96,8 @@ class PublisherConfig:
                 f"targets_signing is {self.targets_signing!r}: use "
                 f"{' or '.join(repr(str(t)) for t in TargetsSigning)}"
             )
+        if not isinstance(self.tufup_patches, bool):
+            raise ConfigError(f"tufup_patches is {self.tufup_patches!r}: give true or false")
         problem = pattern_problem(self.bundle_exclude)
         if problem:
             raise ConfigError(f"repo-tools.json: {problem}")
@@ -140,6 +145,13 @@ def parse_expiry_option(text: str) -> dict[str, int]:
 
 def load_config(repo: Path) -> PublisherConfig:
     path = repo / CONFIG_NAME
+    if not path.exists() and (repo / "metadata" / "1.root.json").is_file():
+        raise ConfigError(
+            f"{path} not found, but {repo} holds a TUF repository made by another tool (a "
+            "tufup repository has no versioned snapshot and targets metadata): adopt it with "
+            f"`repo-tools --repo {repo} --keys KEYS adopt-tufup --tufup-keys KEYSTORE "
+            "--dry-run` (see docs/migrating-from-tufup.md)"
+        )
     if not path.exists():
         raise ConfigError(
             f"{path} not found: run `repo-tools --repo {repo} init --app-name NAME` first"

@@ -42,6 +42,8 @@ from repo_tools.repository import (
 )
 from repo_tools.roles import TOP_LEVEL_CHAIN, Role
 from repo_tools.tree_build import BuiltTree, build_tree
+from repo_tools.tufup_compat import for_tufup
+from repo_tools.tufup_patch import tufup_patch_step
 from repo_tools.verify import repair_hint, verify_repository
 from repo_tools.versioning import next_version, patch_bases
 
@@ -140,7 +142,7 @@ def _add_target(
     else:
         info = TargetFile(written[0], {"sha256": written[1]}, name)
     if custom is not None:
-        info.unrecognized_fields["custom"] = custom
+        info.unrecognized_fields["custom"] = for_tufup(custom)  # what stock tufup reads too
     targets.targets[name] = info
     transaction.add_target(local, prefixed_target_name(name, info.hashes["sha256"]))
     return info
@@ -346,6 +348,7 @@ def _build(
     pack = _add_target(transaction, targets, pack_path, pack_path.name, None, tree.pack_file)
     _add_target(transaction, targets, manifest_path, manifest_path.name)
     patches = [delta_name(app, base, new) for base in bases]
+    patches += tufup_patch_step(repo, transaction, targets, config, new)  # tufup_patches: on
 
     if not config.offline_targets:  # else the holders sign; `targets publish` verifies
         _sign_and_verify(repo, transaction, roles, stored_keys, config, manifest_path, patches)

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from filelock import FileLock, Timeout
+from securesystemslib.exceptions import StorageError
 from tuf.api.exceptions import UnsignedMetadataError
 from tuf.api.metadata import Metadata, MetaFile, Root, Signed, Snapshot, Targets, Timestamp
 from tuf.api.serialization import DeserializationError
@@ -68,11 +69,29 @@ def root_versions(repo: Path) -> list[int]:
     return sorted(int(m.group(1)) for m in found if m)
 
 
+def missing_metadata_error(path: Path) -> RepoError:
+    """A metadata file that is not there; a repository with unversioned targets/snapshot
+    files only (what tufup writes) is told how to adopt it."""
+    folder = path.parent
+    plain = (folder / "snapshot.json").is_file() and (folder / "targets.json").is_file()
+    versioned = any(folder.glob("*.snapshot.json"))
+    if plain and not versioned:
+        return RepoError(
+            f"{path} is missing: this repository has no versioned snapshot and targets "
+            "metadata, as a tufup repository has. Adopt it first: `repo-tools --repo "
+            f"{folder.parent} --keys KEYS adopt-tufup --tufup-keys KEYSTORE --dry-run` "
+            "(see docs/migrating-from-tufup.md)"
+        )
+    return RepoError(f"{path} is missing: the repository is incomplete")
+
+
 def read_metadata(path: Path, kind: type[Signed]) -> Metadata:
+    if not path.is_file():
+        raise missing_metadata_error(path)
     try:
         md = Metadata.from_file(str(path))
-    except FileNotFoundError:
-        raise RepoError(f"{path} is missing: the repository is incomplete") from None
+    except (FileNotFoundError, StorageError):
+        raise missing_metadata_error(path) from None
     except (DeserializationError, ValueError, KeyError, TypeError) as error:
         raise RepoError(
             f"{path} is corrupted ({error}): restore it from your backup or upload copy"

@@ -91,6 +91,7 @@ def verify_repository(
         _check_expiry(roles, within_days, report)
         listed = session.targets()
         _check_trees(listed, report)
+        _check_stock_tufup(listed, only_targets, report)
         for name in sorted(listed):
             if only_targets is not None and name not in only_targets:
                 continue
@@ -143,6 +144,19 @@ def _check_trees(listed: dict[str, Any], report: VerifyReport) -> None:
                     "metadata: its format-2 clients would take the full archive. Release it "
                     "again, or restore the repository from a backup"
                 )
+
+
+def _check_stock_tufup(
+    targets: dict[str, Any], only_targets: set[str] | None, report: VerifyReport
+) -> None:
+    """What would crash a stock tufup client or make it install wrong content
+    (repo_tools.tufup_compat); a release's check reports what its new targets cause."""
+    from repo_tools.tufup_compat import chain_problems
+
+    problems = chain_problems({n: getattr(t, "custom", None) for n, t in targets.items()})
+    if only_targets is not None:
+        problems = [p for p in problems if any(f"{n} " in p for n in only_targets)]
+    report.problems.extend(problems)
 
 
 def _check_target(session: Session, name: str, scratch: str, report: VerifyReport) -> None:

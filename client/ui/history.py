@@ -20,6 +20,7 @@ _EVENTS = {
     "verified": "Verified",
     "repaired": "Repaired",
     "setup": "Set up",
+    "took_over": "Moved over from tufup",
     "startup": "Started",
     "restart": "Restarted",
 }
