@@ -57,7 +57,14 @@ def main(ctx: click.Context, repo: Path, keys: Path) -> None:
 
 
 for command in (
-    keygen, encrypt_key, use_signer, ceremony, rotate_key, release, targets, adopt_tufup
+    keygen,
+    encrypt_key,
+    use_signer,
+    ceremony,
+    rotate_key,
+    release,
+    targets,
+    adopt_tufup,
 ):
     main.add_command(command)
 

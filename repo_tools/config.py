@@ -67,6 +67,7 @@ class PublisherConfig:
     @property
     def offline_targets(self) -> bool:
         return self.targets_signing == TargetsSigning.OFFLINE
+
     # also a tufup-format bsdiff4 patch <app>-<V>.patch per release, for stock tufup clients
     # (repo_tools/tufup_patch.py; needs bsdiff4: pip install 'secure-updater[tufup]')
     tufup_patches: bool = False

@@ -351,7 +351,9 @@ def _build(
     patches += tufup_patch_step(repo, transaction, targets, config, new)  # tufup_patches: on
 
     if not config.offline_targets:  # else the holders sign; `targets publish` verifies
-        _sign_and_verify(repo, transaction, roles, stored_keys, config, manifest_path, patches)
+        new_targets = {manifest_path.name, *patches}
+        hashed = {archive_path.name, pack_path.name}  # hashed as written (tree_build)
+        _sign_and_verify(repo, transaction, roles, stored_keys, config, new_targets, hashed)
     remember = _Remember(
         cache, str(new), prefixed_target_name(pack.path, pack.hashes["sha256"]),
         prefixed_target_name(archive.path, archive.hashes["sha256"]), tree,
@@ -365,18 +367,19 @@ def _sign_and_verify(
     roles: RoleSet,
     stored_keys: list[keystore.StoredKey],
     config: PublisherConfig,
-    manifest_path: Path,
-    patches: list[str],
+    new_targets: set[str],
+    hashed: set[str],
 ) -> None:
+    """Sign the release and verify it as a client would; `hashed` (the pack and the archive)
+    are checked against the metadata by name only: their hashes were taken as they were
+    written, and reading 300 MB back would only repeat that."""
     resign(roles, stored_keys, config.expiry_days, TOP_LEVEL_CHAIN)
     transaction.write_roles(roles, set(TOP_LEVEL_CHAIN))
 
-    # the pack and the archive were hashed as they were written: the client-side check of
-    # their bytes would read 300 MB back for nothing; the metadata naming them is verified
-    new_targets = {manifest_path.name, *patches}
     report = verify_repository(
-        repo, 0, transaction.staged_metadata, transaction.staged_targets, new_targets
-    )
+        repo, 0, transaction.staged_metadata, transaction.staged_targets,
+        new_targets | hashed, hashed,
+    )  # fmt: skip
     if not report.ok:
         raise ReleaseError(
             "the new release does not verify as clients would see it, so nothing was "
