@@ -22,6 +22,7 @@ the folder into versions/ and writes cache/manifests/<v>.json from the signed ma
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -39,6 +40,7 @@ from client.layout import Layout
 Progress = Callable[[str, int, int], None]
 _log = logging.getLogger(__name__)
 READY_DIR = "ready"
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def ready_dir(layout: Layout) -> Path:
@@ -126,6 +128,8 @@ def download_tree(
             clean_staging(layout)
             if isinstance(error, UpdateError) and error.kind == ErrorKind.CANCELLED:
                 raise
+            if isinstance(error, OSError) and error.errno in _NO_SPACE:
+                raise  # the pack needs more room still: say "disk full" now
             reason = _why(error)
             _log.warning("delta update failed (%s): downloading the full pack", reason)
     pack = fetch_target(layout, ng, transport, pack_name(app, version), progress)
@@ -155,9 +159,14 @@ def _from_delta(
     base = read_manifest(layout, current)
     if base is None:
         raise DeltaError(f"the installed {current} has no integrity manifest to build from")
+    import lzma
+    import tarfile
+
     path = fetch_target(layout, ng, transport, delta, progress)
     try:
         apply_delta(path, staged, layout.version_dir(current), base, manifest, current)
+    except (tarfile.TarError, lzma.LZMAError, EOFError) as error:
+        raise DeltaError(f"delta {delta} is not a valid xz tar: {error}") from None
     finally:
         path.unlink(missing_ok=True)
 
