@@ -193,20 +193,27 @@ def _why(error: Exception) -> str:
 
 
 def fingerprint(folder: Path, integrity_file: Path) -> str:
-    """A digest of every entry under `folder` (path, kind, mode, size, inode, mtime; link
-    targets) and of the integrity file's bytes: cheap (no file is read) and changed by any
-    write, replacement, addition or removal since it was taken."""
+    """A digest of every entry under `folder` (path, mode, size, inode, mtime; link targets)
+    and of the integrity file's bytes: cheap (no file is read) and changed by any write,
+    replacement, addition or removal since it was taken."""
     digest = hashlib.sha256(integrity_file.read_bytes())
-    for parent, dirs, files in os.walk(folder):
-        dirs.sort()
-        for name in sorted(dirs + files):
-            path = os.path.join(parent, name)
-            info = os.lstat(path)
-            line = [os.path.relpath(path, folder), info.st_mode, info.st_size, info.st_ino]
-            line.append(info.st_mtime_ns)
-            if os.path.islink(path):
-                line.append(os.readlink(path))
-            digest.update(json.dumps(line).encode() + b"\n")
+    pending = [("", str(folder))]
+    while pending:
+        prefix, path = pending.pop()
+        with os.scandir(path) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+        lines = []
+        for entry in entries:
+            info = entry.stat(follow_symlinks=False)
+            name = prefix + entry.name
+            link = os.readlink(entry.path) if entry.is_symlink() else ""
+            lines.append(
+                f"{name}\0{info.st_mode}\0{info.st_size}\0{info.st_ino}\0{info.st_mtime_ns}"
+                f"\0{link}\n"
+            )
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((name + "/", entry.path))
+        digest.update("".join(lines).encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
