@@ -15,7 +15,15 @@ from typing import Any
 
 from packaging.version import Version
 
-from client.formats import ArchiveInfo, FormatError, PatchInfo, parse_custom, visible_on
+from client.formats import (
+    ArchiveInfo,
+    FormatError,
+    PatchInfo,
+    check_target_name,
+    parse_custom,
+    target_sha256,
+    visible_on,
+)
 
 # a patch chain is used only when clearly cheaper than the full archive
 PATCH_RATIO = 0.8
@@ -106,7 +114,16 @@ def catalog(app: str, targets: Mapping[str, Any]) -> Catalog:
     foreign: list[str] = []
     for name, target in targets.items():
         if name.startswith(f"{app}-") and name.endswith(tree_suffixes):
-            tree[name] = target.length  # named by a release record, which is checked
+            try:  # a format-2 target: named by a release record; its name and hashes checked
+                target_sha256(check_target_name(name), getattr(target, "hashes", None))
+                tree[name] = target.length
+            except FormatError as error:
+                text = (
+                    str(error)
+                    if str(error).startswith(f"target {name}")
+                    else f"target {name}: {error}"
+                )
+                problems.append(f"{text}: ignored (the publisher must correct it)")
             continue
         try:
             info = parse_custom(

@@ -22,6 +22,7 @@ the folder into versions/ and writes cache/manifests/<v>.json from the signed ma
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -39,6 +40,7 @@ from client.layout import Layout
 Progress = Callable[[str, int, int], None]
 _log = logging.getLogger(__name__)
 READY_DIR = "ready"
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def ready_dir(layout: Layout) -> Path:
@@ -126,6 +128,8 @@ def download_tree(
             clean_staging(layout)
             if isinstance(error, UpdateError) and error.kind == ErrorKind.CANCELLED:
                 raise
+            if isinstance(error, OSError) and error.errno in _NO_SPACE:
+                raise  # the pack needs more room still: say "disk full" now
             reason = _why(error)
             _log.warning("delta update failed (%s): downloading the full pack", reason)
     pack = fetch_target(layout, ng, transport, pack_name(app, version), progress)
@@ -155,9 +159,14 @@ def _from_delta(
     base = read_manifest(layout, current)
     if base is None:
         raise DeltaError(f"the installed {current} has no integrity manifest to build from")
+    import lzma
+    import tarfile
+
     path = fetch_target(layout, ng, transport, delta, progress)
     try:
         apply_delta(path, staged, layout.version_dir(current), base, manifest, current)
+    except (tarfile.TarError, lzma.LZMAError, EOFError) as error:
+        raise DeltaError(f"delta {delta} is not a valid xz tar: {error}") from None
     finally:
         path.unlink(missing_ok=True)
 
@@ -184,20 +193,27 @@ def _why(error: Exception) -> str:
 
 
 def fingerprint(folder: Path, integrity_file: Path) -> str:
-    """A digest of every entry under `folder` (path, kind, mode, size, inode, mtime; link
-    targets) and of the integrity file's bytes: cheap (no file is read) and changed by any
-    write, replacement, addition or removal since it was taken."""
+    """A digest of every entry under `folder` (path, mode, size, inode, mtime; link targets)
+    and of the integrity file's bytes: cheap (no file is read) and changed by any write,
+    replacement, addition or removal since it was taken."""
     digest = hashlib.sha256(integrity_file.read_bytes())
-    for parent, dirs, files in os.walk(folder):
-        dirs.sort()
-        for name in sorted(dirs + files):
-            path = os.path.join(parent, name)
-            info = os.lstat(path)
-            line = [os.path.relpath(path, folder), info.st_mode, info.st_size, info.st_ino]
-            line.append(info.st_mtime_ns)
-            if os.path.islink(path):
-                line.append(os.readlink(path))
-            digest.update(json.dumps(line).encode() + b"\n")
+    pending = [("", str(folder))]
+    while pending:
+        prefix, path = pending.pop()
+        with os.scandir(path) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+        lines = []
+        for entry in entries:
+            info = entry.stat(follow_symlinks=False)
+            name = prefix + entry.name
+            link = os.readlink(entry.path) if entry.is_symlink() else ""
+            lines.append(
+                f"{name}\0{info.st_mode}\0{info.st_size}\0{info.st_ino}\0{info.st_mtime_ns}"
+                f"\0{link}\n"
+            )
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((name + "/", entry.path))
+        digest.update("".join(lines).encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 

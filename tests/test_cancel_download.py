@@ -1,7 +1,7 @@
 """`Updater.cancel()` against a real HTTPS server: a download cancelled from another thread
 stops mid-way, keeps its partial file and says "cancelled" in history; the next download
-resumes it with HTTP Range and completes. The same for a patch (no fall back to the full
-archive) and for Ctrl-C on `update-client download` (exit 7)."""
+resumes it with HTTP Range and completes. The same for a delta (no fall back to the full
+pack) and for Ctrl-C on `update-client download` (exit 7)."""
 
 from __future__ import annotations
 
@@ -19,14 +19,14 @@ from client.errors import ErrorKind, UpdateError
 from client.transport import CHUNK
 from tests.support.bundles import write_app
 from tests.support.hostile_servers import Gate, Handler, local_file, serve_ranges
-from tests.support.install import client_command, install_root, launch
+from tests.support.install import client_command, install_root, launch, without_delta_base
 from tests.support.publisher import Publisher, release_bundle
 
 SIZE = 3_000_000  # incompressible: about 11 transport chunks, so a cancel lands mid-way
 
 
 class Site:
-    """Release 1.0.0 installed, 1.1.0 published (a 1 MB patch or a 3 MB archive), served by
+    """Release 1.0.0 installed, 1.1.0 published (a 1 MB delta or a 3 MB pack), served by
     a real HTTPS server whose `hook` the test sets."""
 
     def __init__(self, tmp: Path, https_server, ca_file: Path) -> None:
@@ -139,9 +139,9 @@ def cancel_mid_download(site: Site, suffix: str) -> tuple[UpdateError, list, int
 
 
 def test_a_cancelled_download_keeps_its_bytes_and_the_next_one_resumes(site: Site) -> None:
-    site.layout.base_tar("demo", "1.0.0").unlink()  # no patch base: the full archive
-    archive = site.publisher.archive("1.1.0").stat().st_size
-    error, events, kept = cancel_mid_download(site, ".tar.gz")
+    without_delta_base(site.layout, "1.0.0")  # no delta base: the full pack
+    archive = site.publisher.target_file("demo-1.1.0.tar.zst").stat().st_size
+    error, events, kept = cancel_mid_download(site, ".tar.zst")
 
     assert error.kind == ErrorKind.CANCELLED and "cancelled" in error.message
     assert CHUNK <= kept < archive, (kept, archive)  # stopped mid-way, bytes kept
@@ -154,7 +154,7 @@ def test_a_cancelled_download_keeps_its_bytes_and_the_next_one_resumes(site: Sit
     assert site.layout.current_version() == "1.0.0"
     assert site.layout.read_state().downloaded is None
 
-    asked = site.ranges_asked(".tar.gz")
+    asked = site.ranges_asked(".tar.zst")
     updater, events = site.updater()
     result = updater.download_result()
     assert result.update.version == "1.1.0" and result.method == "full"
@@ -166,14 +166,14 @@ def test_a_cancelled_download_keeps_its_bytes_and_the_next_one_resumes(site: Sit
     assert launch(site.root).startswith("app 1.1.0 two")
 
 
-def test_a_cancelled_patch_does_not_fall_back_to_the_full_archive(site: Site) -> None:
-    error, _, kept = cancel_mid_download(site, ".patch")
+def test_a_cancelled_delta_does_not_fall_back_to_the_full_pack(site: Site) -> None:
+    error, _, kept = cancel_mid_download(site, ".delta")
     assert error.kind == ErrorKind.CANCELLED
-    assert not [p for p in site.server.requests if p.endswith(".tar.gz")]
-    patch = site.publisher.target_file("demo-1.1.0.from-1.0.0.patch").stat().st_size
+    assert not [p for p in site.server.requests if p.endswith((".tar.gz", ".tar.zst"))]
+    patch = site.publisher.target_file("demo-1.1.0.from-1.0.0.delta").stat().st_size
     assert kept < patch, (kept, patch)
 
-    asked = site.ranges_asked(".patch")
+    asked = site.ranges_asked(".delta")
     updater, _ = site.updater()
     result = updater.download_result()
     assert result.method == "patch" and asked == [f"bytes={kept}-"]
@@ -190,9 +190,9 @@ def test_cancel_without_a_download_changes_nothing(site: Site) -> None:
 
 
 def test_ctrl_c_cancels_update_client_download_with_exit_7(site: Site) -> None:
-    site.layout.base_tar("demo", "1.0.0").unlink()
+    without_delta_base(site.layout, "1.0.0")
     gate = Gate()
-    site.stall(".tar.gz", 2 * CHUNK + 1000, gate)
+    site.stall(".tar.zst", 2 * CHUNK + 1000, gate)
     command = client_command("--json", "--install-root", str(site.root), "download")
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -217,8 +217,8 @@ def test_ctrl_c_cancels_update_client_download_with_exit_7(site: Site) -> None:
     assert answer["ok"] is False and answer["kind"] == "cancelled" and answer["exit_code"] == 7
     assert site.history()[-1]["result"] == "cancelled"
     kept = site.partial().stat().st_size
-    assert kept < site.publisher.archive("1.1.0").stat().st_size
+    assert kept < site.publisher.target_file("demo-1.1.0.tar.zst").stat().st_size
 
-    asked = site.ranges_asked(".tar.gz")
+    asked = site.ranges_asked(".tar.zst")
     updater, _ = site.updater()
     assert updater.update() == "1.1.0" and asked == [f"bytes={kept}-"]

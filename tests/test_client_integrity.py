@@ -115,9 +115,9 @@ def test_repair_downloads_the_archive_when_no_tar_is_cached(installed_app) -> No
     server.requests.clear()
     result = run_client(layout.root, "verify", "--repair")
     assert result.returncode == 0, result.stderr
-    assert any(path.endswith("demo-1.0.0.tar.gz") for path in server.requests)
+    assert any(path.endswith("demo-1.0.0.tar.zst") for path in server.requests)  # the pack
     assert launch(layout.root, check=False).startswith("app 1.0.0")
-    assert layout.base_tar("demo", "1.0.0").is_file()  # the patch base is back too
+    assert not list(layout.root.rglob("*.tar")) and not list(layout.targets_dir.iterdir())
 
 
 def test_verify_without_the_server_is_a_clear_error_and_changes_nothing(installed_app) -> None:

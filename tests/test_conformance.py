@@ -55,7 +55,7 @@ def _init(tmp_path: Path, published: Published) -> Path:
 
 
 def _targets(published: Published) -> list[str]:
-    return ["demo-1.0.0.tar.gz", "demo-1.1.0.tar.gz", "demo-1.1.0.from-1.0.0.patch"]
+    return ["demo-1.0.0.tar.gz", "demo-1.1.0.tar.gz", "demo-1.1.0.from-1.0.0.delta"]
 
 
 def test_init_copies_the_root_without_network(tmp_path, published) -> None:

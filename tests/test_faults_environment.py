@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.files import tree_digest
 from tests.support.hostile_servers import Gate, answer, local_file, reset_connection, serve_ranges
-from tests.support.install import launch
+from tests.support.install import launch, without_delta_base
 from tests.support.world import World
 
 pytestmark = pytest.mark.timeout(120)
@@ -62,32 +62,33 @@ def _assert_disk_full_handled(world: World) -> None:
 
 def test_disk_full_during_download(tmpfs_world: World) -> None:
     world = tmpfs_world
-    world.layout.base_tar("demo", "1.0.0").unlink()  # full archive: ~300 KB to download
+    without_delta_base(world.layout, "1.0.0")  # full pack: ~300 KB to download
     _resize(world.root, _used_kb(world.root) + 120)
     _assert_disk_full_handled(world)
-    assert any(r.endswith(".tar.gz") for r in world.server.requests)
+    assert any(r.endswith(".tar.zst") for r in world.server.requests)
     world.assert_cli_fails(("disk full",))
     _resize(world.root, 64 * 1024)  # space freed: the next attempt completes
     world.honest_update_works()
 
 
 def test_disk_full_during_extraction(tmpfs_world: World) -> None:
-    """Patch update: the patched tar (~300 KB) fits, extracting it (~300 KB more) does not."""
+    """Delta update: the delta (small) downloads, writing the patched lib/data.bin (~300 KB)
+    into the new version does not fit: disk full, said at once (the pack would need more)."""
     from client.errors import UpdateError
 
     world = tmpfs_world
     updater, events = world.updater()
-    tar_kb = world.layout.base_tar("demo", "1.0.0").stat().st_size // 1024
-    _resize(world.root, _used_kb(world.root) + tar_kb + 150)
-    assert updater.download() is not None  # the download itself fits
+    _resize(world.root, _used_kb(world.root) + 150)
     with pytest.raises(UpdateError) as caught:
-        updater.install()
+        updater.download()
     assert caught.value.kind == "disk_full", caught.value.message
     assert events[-1].kind == "error" and "disk full" in events[-1].message
+    assert not any(r.endswith(".tar.zst") for r in world.server.requests)
     world.assert_nothing_installed(("disk full",))
-    result = world.cli("install")
+    result = world.cli("update")
     assert result.returncode == 1 and "disk full" in result.stderr
     world.assert_nothing_installed(("disk full",))
+    assert not (world.root / "ready").exists() or not any((world.root / "ready").iterdir())
     _resize(world.root, 64 * 1024)
     world.honest_update_works()
 
@@ -95,7 +96,7 @@ def test_disk_full_during_extraction(tmpfs_world: World) -> None:
 def test_disk_full_simulated_with_rlimit(world: World) -> None:
     """Where no tmpfs can be mounted: a file size limit (RLIMIT_FSIZE) on the updater process
     makes every write past 100 KB fail; the updater must fail cleanly, not half-install."""
-    world.layout.base_tar("demo", "1.0.0").unlink()
+    without_delta_base(world.layout, "1.0.0")
 
     def limit() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -111,21 +112,22 @@ def test_disk_full_simulated_with_rlimit(world: World) -> None:
 # -- corrupted caches ---------------------------------------------------------------------------
 
 
-def test_truncated_patch_base_falls_back_to_the_full_archive(world: World) -> None:
-    base = world.layout.base_tar("demo", "1.0.0")
+def test_truncated_delta_base_file_falls_back_to_the_full_pack(world: World) -> None:
+    base = world.layout.version_dir("1.0.0") / "lib" / "data.bin"  # what the patch starts from
     base.write_bytes(base.read_bytes()[: base.stat().st_size // 2])
     updater, events = world.updater()
     assert updater.update() == "1.1.0"
     downloaded = [r for r in world.history() if r["event"] == "downloaded"][-1]
-    assert downloaded["method"] == "full" and downloaded["patch_fallback"]
+    assert downloaded["method"] == "full" and "damaged base" in downloaded["patch_fallback"]
     assert launch(world.root).startswith("app 1.1.0")
 
 
-def test_truncated_downloaded_archive_detected_then_repaired(world: World) -> None:
+def test_a_changed_download_is_detected_then_downloaded_again(world: World) -> None:
     updater, _ = world.updater()
     assert updater.download() is not None
-    tar = world.layout.targets_dir / world.layout.read_state().downloaded["tar"]
-    tar.write_bytes(tar.read_bytes()[:1000])
+    ready = world.root / "ready" / world.layout.read_state().downloaded["ready"]
+    data = ready / "lib" / "data.bin"
+    data.write_bytes(data.read_bytes()[:1000])
     result = world.cli("install")
     assert result.returncode == 1
     assert "changed on disk since it was verified" in result.stderr
@@ -136,11 +138,11 @@ def test_truncated_downloaded_archive_detected_then_repaired(world: World) -> No
 def test_garbage_partial_download_is_discarded(world: World) -> None:
     """A damaged .part file (what an earlier interrupted download left) must not poison the
     resumed download: detected by the hash check, downloaded again whole, same run."""
-    world.layout.base_tar("demo", "1.0.0").unlink()
+    without_delta_base(world.layout, "1.0.0")
     world.hook = serve_ranges(world.repo)
-    (archive,) = (world.repo / "targets").glob("*.demo-1.1.0.tar.gz")
+    (archive,) = (world.repo / "targets").glob("*.demo-1.1.0.tar.zst")
     digest = archive.name.split(".", 1)[0]
-    part = world.layout.targets_dir / f".{digest}.demo-1.1.0.tar.gz.part"
+    part = world.layout.targets_dir / f".{digest}.demo-1.1.0.tar.zst.part"
     part.write_bytes(b"\0" * 5000)
     updater, _ = world.updater()
     assert updater.update() == "1.1.0"
@@ -258,13 +260,13 @@ def test_connection_reset(world: World, path: str) -> None:
 
 
 def test_connection_reset_mid_target_then_resumed(world: World) -> None:
-    """Reset half way through the archive: the next attempt resumes with Range and completes."""
-    world.layout.base_tar("demo", "1.0.0").unlink()
+    """Reset half way through the pack: the next attempt resumes with Range and completes."""
+    without_delta_base(world.layout, "1.0.0")
     resets = []
     honest = serve_ranges(world.repo)
 
     def hook(h) -> bool:
-        if h.path.endswith(".tar.gz") and not resets:
+        if h.path.endswith(".tar.zst") and not resets:
             size = local_file(world.repo, h).stat().st_size
             resets.append(size)
             return reset_connection(
@@ -283,7 +285,7 @@ def test_connection_reset_mid_target_then_resumed(world: World) -> None:
     inner = world.hook
 
     def spy(h) -> bool:
-        if h.path.endswith(".tar.gz"):
+        if h.path.endswith(".tar.zst"):
             ranges.append(h.headers.get("Range"))
         return inner(h)
 

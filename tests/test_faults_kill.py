@@ -2,11 +2,12 @@
 
 How the process is stopped at a precise point, with no hook in product code:
 * download: the HTTPS server itself sends K bytes of a file and stalls; the test waits until
-  the client has written those K bytes, then kills it (byte offsets into metadata, the patch
-  and the full archive);
+  the client has written those K bytes, then kills it (byte offsets into metadata, the delta
+  and the full pack);
 * everything after the network: the subprocess runs the real CLI under a small test-only shim
   (SHIM below) that wraps one library or product function (os.rename, os.replace, os.symlink,
-  os.sync, tarfile extraction, apply_patch, gunzip, state/history writes) and sends itself
+  os.sync, os.link, tarfile extraction, hdiffpatch.apply, the pack's stream, state/history
+  writes) and sends itself
   SIGSTOP right before or after its n-th matching call; the test sees the stopped process
   (waitpid WUNTRACED) and kills it with SIGKILL, exactly there.
 
@@ -28,7 +29,7 @@ import pytest
 
 from tests.support.files import tree_digest
 from tests.support.hostile_servers import Gate, local_file, serve_ranges
-from tests.support.install import launch
+from tests.support.install import launch, without_delta_base
 from tests.support.world import World
 
 pytestmark = pytest.mark.timeout(120)
@@ -79,19 +80,19 @@ POINTS = [
     ("meta-timestamp-half", "patch", ("bytes", "/timestamp.json", 0.5)),
     ("meta-snapshot-half", "patch", ("bytes", ".snapshot.json", 0.5)),
     ("meta-targets-half", "patch", ("bytes", ".targets.json", 0.5)),
-    ("patch-byte-0", "patch", ("bytes", ".patch", 0.0)),
-    ("patch-half", "patch", ("bytes", ".patch", 0.5)),
-    ("patch-last-byte", "patch", ("bytes", ".patch", -1)),
-    ("archive-byte-0", "full", ("bytes", ".tar.gz", 0.0)),
-    ("archive-third", "full", ("bytes", ".tar.gz", 0.33)),
-    ("archive-last-byte", "full", ("bytes", ".tar.gz", -1)),
-    # patching
-    ("before-apply-patch", "patch", ("call", "client.codec.apply_patch", "before", None, 1)),
-    ("after-apply-patch", "patch", ("call", "client.codec.apply_patch", "after", None, 1)),
-    ("before-patched-tar-in-place", "patch", ("call", "os.replace", "before", "1.1.0.tar')", 1)),
-    ("after-patched-tar-in-place", "patch", ("call", "os.replace", "after", "1.1.0.tar')", 1)),
-    ("before-gunzip", "full", ("call", "client.archive.gunzip_file", "before", None, 1)),
-    ("after-gunzip", "full", ("call", "client.archive.gunzip_file", "after", None, 1)),
+    ("patch-byte-0", "patch", ("bytes", ".delta", 0.0)),
+    ("patch-half", "patch", ("bytes", ".delta", 0.5)),
+    ("patch-last-byte", "patch", ("bytes", ".delta", -1)),
+    ("archive-byte-0", "full", ("bytes", ".tar.zst", 0.0)),
+    ("archive-third", "full", ("bytes", ".tar.zst", 0.33)),
+    ("archive-last-byte", "full", ("bytes", ".tar.zst", -1)),
+    # building the new version from a delta (hard links, patches) or the pack
+    ("before-apply-patch", "patch", ("call", "hdiffpatch.apply", "before", None, 1)),
+    ("after-apply-patch", "patch", ("call", "hdiffpatch.apply", "after", None, 1)),
+    ("before-built-tree-in-place", "patch", ("call", "os.rename", "before", "ready/1.1.0')", 1)),
+    ("after-built-tree-in-place", "patch", ("call", "os.rename", "after", "ready/1.1.0')", 1)),
+    ("before-unpack", "full", ("call", "client.tree_install.stream_pack", "before", None, 1)),
+    ("after-unpack", "full", ("call", "client.tree_install.stream_pack", "after", None, 1)),
     (
         "before-downloaded-state",
         "patch",
@@ -103,8 +104,8 @@ POINTS = [
         ("call", "client.layout.atomic_write_text", "after", '"downloaded": {', 1),
     ),  # noqa: E501
     # extraction
-    ("extract-member-1", "patch", ("call", "client.extract._write_file", "before", None, 1)),
-    ("extract-member-3", "patch", ("call", "client.extract._write_file", "before", None, 3)),
+    ("extract-member-1", "patch", ("call", "os.link", "before", None, 1)),
+    ("extract-member-3", "patch", ("call", "os.link", "after", None, 1)),
     ("extract-member-5", "full", ("call", "client.extract._write_file", "after", None, 4)),
     ("extracted-before-sync", "patch", ("call", "os.sync", "before", None, 1)),
     # install
@@ -186,7 +187,7 @@ def expected(world: World) -> dict[str, dict[str, str]]:
     from client.extract import extract_tar
 
     trees = {"1.0.0": world.before}
-    (archive,) = (world.repo / "targets").glob("*.demo-1.1.0.tar.gz")
+    (archive,) = (world.repo / "targets").glob("*.demo-1.1.0.tar.gz")  # the same tree
     extract_tar(archive, world.tmp / "expected-1.1.0", 1 << 40)
     trees["1.1.0"] = tree_digest(world.tmp / "expected-1.1.0")
     return trees
@@ -195,7 +196,7 @@ def expected(world: World) -> dict[str, dict[str, str]]:
 @pytest.mark.parametrize(("point", "path", "where"), POINTS, ids=[p[0] for p in POINTS])
 def test_kill_9_then_launch_then_update(world: World, expected, point, path, where) -> None:
     if path == "full":
-        world.layout.base_tar("demo", "1.0.0").unlink()
+        without_delta_base(world.layout, "1.0.0")
     world.configure(read_timeout_seconds=60, deadline_seconds=120)
     gate = Gate()
     if where[0] == "bytes":

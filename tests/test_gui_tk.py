@@ -92,8 +92,8 @@ def release(installed, version: str, notes: str, *, size: int = 300_000, crash: 
 
 
 def slow_targets(handler) -> bool:  # type: ignore[no-untyped-def]
-    """A server hook: archives arrive at about 1 MB/s, so progress can be seen."""
-    if "/targets/" not in handler.path or not handler.path.endswith(".tar.gz"):
+    """A server hook: packs and deltas arrive at about 1 MB/s, so progress can be seen."""
+    if "/targets/" not in handler.path or not handler.path.endswith((".tar.zst", ".delta")):
         return False
     path = Path(handler.translate_path(handler.path))
     if not path.is_file():

@@ -20,10 +20,12 @@ from typing import Any
 import pytest
 
 from client import UpdateError, Updater
+from tests.support.install import without_delta_base
 
 CLIENT = str(Path(sys.executable).parent / "update-client")
 RAW_NETWORK_WORDS = ("HTTPSConnectionPool", "Max retries", "NewConnectionError", "urllib3")
-ARCHIVE, PATCH = "demo-1.1.0.tar.gz", "demo-1.1.0.from-1.0.0.patch"
+ARCHIVE, PACK = "demo-1.1.0.tar.gz", "demo-1.1.0.tar.zst"  # the record; the full download
+PATCH = "demo-1.1.0.from-1.0.0.delta"  # the delta from the installed version
 Hook = Callable[[Any], bool]
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -160,7 +162,7 @@ def released(installed_app: Any) -> Any:
 def _patch_hook(repo: Path, how: str) -> Hook:
     def hook(h: Any) -> bool:
         data = served(repo, h)
-        if not h.path.endswith(".patch") or data is None:
+        if not h.path.endswith(".delta") or data is None:
             return False
         if how == "truncated":
             return respond(h, data[: len(data) // 2], length=len(data))
@@ -172,24 +174,31 @@ def _patch_hook(repo: Path, how: str) -> Hook:
 
 
 def _signed_patch(released: Any, case: str) -> Callable[[Any], None]:
-    """A correctly signed patch that does not yield the release."""
-    from client.codec import make_patch
+    """A correctly signed delta that does not yield the release."""
+    from client.tree_format import DeltaFile, DeltaIndex, How
     from repo_tools.repository import prefixed_target_name
+    from tests.support.tree import archive_tar, delta_bytes, honest_delta, tar_entries
 
-    base = released.layout.base_tar("demo", "1.0.0").read_bytes()
-    data = {
-        "codec-error": b"not a patch at all" * 10,
-        "unknown-codec": b"whatever" * 10,
-        "patched-tar-wrong-hash": make_patch(base, base + b"\0" * 1024),  # applies: wrong tar
-    }[case]
+    repo = released.publisher.repo
+    old = tar_entries(archive_tar(repo, "demo", "1.0.0"))[1]
+    new = tar_entries(archive_tar(repo, "demo", "1.1.0"))[1]
+    files = honest_delta("demo", "1.0.0", "1.1.0", old, new)
+    if case == "codec-error":
+        data = b"not a delta at all" * 10
+    elif case == "unknown-codec":
+        index = DeltaIndex("demo", "1.1.0", "1.0.0", tuple(f for f, _ in files), "bsdiff4")
+        data = delta_bytes("demo", "1.0.0", "1.1.0", files, index)
+    else:  # whole files of the right size, other bytes: only the signed sha256 tells
+        wrong = [(DeltaFile(f.path, How.FULL), b"x" * len(new[f.path])) for f, _ in files]
+        data = delta_bytes("demo", "1.0.0", "1.1.0", wrong)
     digest = hashlib.sha256(data).hexdigest()
-    (released.publisher.repo / "targets" / prefixed_target_name(PATCH, digest)).write_bytes(data)
+    (repo / "targets" / prefixed_target_name(PATCH, digest)).write_bytes(data)
 
-    def edit(target: Any, custom: dict[str, Any]) -> None:
+    def change(roles: Any) -> None:
+        target = roles.targets.signed.targets[PATCH]
         target.length, target.hashes = len(data), {"sha256": digest}
-        custom["codec"] = "bsdiff4" if case == "unknown-codec" else custom["codec"]
 
-    return edit_target(PATCH, edit)
+    return change
 
 
 @pytest.mark.parametrize(
@@ -199,9 +208,9 @@ def _signed_patch(released: Any, case: str) -> Callable[[Any], None]:
         ("404-command-line", "http 404"),
         ("truncated", "cut short"),
         ("wrong-bytes", "does not match its signed length or hash"),
-        ("codec-error", "patch could not be applied"),
-        ("unknown-codec", "unsupported patch codec"),
-        ("patched-tar-wrong-hash", "patched tar does not match"),
+        ("codec-error", "not a valid xz tar"),
+        ("unknown-codec", "unknown patch codec"),
+        ("patched-tar-wrong-hash", "does not match its sha256 in the signed manifest"),
     ],
 )
 def test_any_failure_of_the_patch_path_falls_back_to_the_full_archive(
@@ -227,10 +236,10 @@ def test_any_failure_of_the_patch_path_falls_back_to_the_full_archive(
 
 def test_only_the_full_archive_failing_is_an_error(released: Any) -> None:
     released.server.hook = lambda h: (
-        h.path.endswith((".patch", ".tar.gz")) and respond(h, b"gone", status=404)
+        h.path.endswith((".delta", ".tar.zst")) and respond(h, b"gone", status=404)
     )
     error = refused(released, "update")
-    assert error.kind == "http" and "404" in error.message and ARCHIVE in error.message
+    assert error.kind == "http" and "404" in error.message and PACK in error.message
     assert Updater.from_config(install_root=released.root).history()[-1]["result"] == "failed"
 
 
@@ -263,10 +272,14 @@ HOSTILE_VALUES = {  # case: (the target concerned, the change signed into target
     "archive-tar-sha256-path": (ARCHIVE, edit_target(ARCHIVE, _custom("tar_sha256", ESCAPE))),
     "archive-version-overlong": (f"demo-{LONG}.tar.gz", _renamed_archive),
     "archive-app-path": (ARCHIVE, edit_target(ARCHIVE, _custom("app", "../../escape"))),
-    "patch-sha256-path": (PATCH, edit_target(PATCH, _hashes({"sha256": ESCAPE}))),
-    "patch-codec-path": (PATCH, edit_target(PATCH, _custom("codec", "../../../escape"))),
-    "patch-base-path": (PATCH, edit_target(PATCH, _custom("base", "../../../escape"))),
+    "patch-sha256-path": (PATCH, lambda roles: _tree_hashes(roles, PATCH, {"sha256": ESCAPE})),
+    "patch-second-hash-path": (PATCH, lambda roles: _tree_hashes(roles, PATCH, SECOND_HASH)),
 }
+
+
+def _tree_hashes(roles: Any, name: str, hashes: dict[str, str]) -> None:
+    """Signed hashes of a format-2 target (it has no custom metadata of its own)."""
+    roles.targets.signed.targets[name].hashes = hashes
 
 
 def _escape_hook(repo: Path) -> Hook:
@@ -276,7 +289,7 @@ def _escape_hook(repo: Path) -> Hook:
     def hook(h: Any) -> bool:
         if "escape" not in h.path:
             return False
-        name = next(n for n in (ARCHIVE, PATCH) if h.path.endswith(n))
+        name = next(n for n in (ARCHIVE, PACK, PATCH) if h.path.endswith(n))
         (target,) = (repo / "targets").glob(f"*.{name}")
         data = target.read_bytes()
         return respond(h, data[: len(data) // 2], length=len(data))
@@ -289,9 +302,9 @@ def test_a_hostile_signed_value_never_reaches_the_file_system(
     released: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture, case: str
 ) -> None:
     name, change = HOSTILE_VALUES[case]
-    patch = name.endswith(".patch")
+    patch = name.endswith(".delta")
     if not patch:
-        released.layout.base_tar("demo", "1.0.0").unlink()  # no patch: the archive is fetched
+        without_delta_base(released.layout, "1.0.0")  # no delta: the pack is fetched
     resign(released.publisher, change)
     released.server.hook = _escape_hook(released.publisher.repo)
     if case == "archive-sha256-path":  # the command line prints the warning too
@@ -321,11 +334,11 @@ def test_a_hostile_signed_value_never_reaches_the_file_system(
 # -- 3. messages that say what really happened ------------------------------------------------
 
 
-@pytest.mark.parametrize("what", ["timestamp.json", ARCHIVE])
+@pytest.mark.parametrize("what", ["timestamp.json", PACK])
 def test_a_body_shorter_than_its_content_length_is_a_download_cut_short(
     released: Any, what: str
 ) -> None:
-    released.layout.base_tar("demo", "1.0.0").unlink()  # the archive, not the patch
+    without_delta_base(released.layout, "1.0.0")  # the pack, not the delta
     repo, cut = released.publisher.repo, []
 
     def hook(h: Any) -> bool:

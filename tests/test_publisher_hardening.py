@@ -379,8 +379,8 @@ def test_a_mistyped_bundle_exclude_is_a_clear_error(
 def test_setup_from_an_unpacked_release_folder_installs_exactly_what_was_signed(
     tmp_path: Path,
 ) -> None:
-    """The client never excludes: an unpacked release is archived as it is, so the tar it
-    installs from is byte for byte the signed one (its patch base matches)."""
+    """The client never excludes: an unpacked release is archived as it is, so what it
+    installs is entry for entry the signed release (its manifest matches the signed one)."""
     publisher = Publisher(tmp_path / "pub")
     bundle = _littered_copy(make_bundle(tmp_path / "clean"), tmp_path / "bundle")
     tools_ok(
@@ -394,8 +394,12 @@ def test_setup_from_an_unpacked_release_folder_installs_exactly_what_was_signed(
     assert result.returncode == 0, result.stderr
     layout = Layout(root)
     assert layout.current_version() == "1.0.0"
-    signed = signed_archive_info(publisher.repo, "demo-1.0.0.tar.gz")["tar_sha256"]
-    assert hashlib.sha256(layout.base_tar("demo", "1.0.0").read_bytes()).hexdigest() == signed
+    from client.tree_format import decode_manifest
+
+    (manifest,) = (publisher.repo / "targets").glob("*.demo-1.0.0.manifest.zst")
+    signed = decode_manifest(manifest.read_bytes(), "demo", "1.0.0", 1 << 20).integrity()
+    installed = json.loads((root / "cache" / "manifests" / "1.0.0.json").read_text())
+    assert installed == signed
     assert not (root / "current" / ".env").exists() and (root / "current" / "app.py").is_file()
 
 

@@ -25,7 +25,7 @@ from tests.support.hostile_servers import (
     reset_connection,
     serve_ranges,
 )
-from tests.support.install import launch
+from tests.support.install import launch, without_delta_base
 from tests.support.signing import bundle_tar, publish_archive, publish_root_v2, resign_md, signer
 from tests.support.world import World
 
@@ -41,15 +41,16 @@ def _timestamp(w: World) -> Metadata:
 # -- arbitrary installation ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["patch", "full"])
+@pytest.mark.parametrize("method", ["patch", "full", "manifest"])
 def test_arbitrary_installation_target_bytes_replaced(world: World, method: str) -> None:
-    """The target (patch, or full archive when the patch base is not cached) replaced by other
-    bytes of the same length."""
+    """The targets replaced by other bytes of the same length: the delta and then the pack it
+    falls back to, the pack alone (no delta base), or the signed manifest."""
     if method == "full":
-        world.layout.base_tar("demo", "1.0.0").unlink()
+        without_delta_base(world.layout, "1.0.0")
+    attacked = (".manifest.zst",) if method == "manifest" else (".delta", ".tar.zst")
 
     def hook(h) -> bool:
-        if h.path.startswith("/targets/"):
+        if h.path.startswith("/targets/") and h.path.endswith(attacked):
             size = local_file(world.repo, h).stat().st_size
             return answer(h, (b"\x1f\x8bEVIL" * (size // 6 + 1))[:size])
         return False
@@ -58,8 +59,10 @@ def test_arbitrary_installation_target_bytes_replaced(world: World, method: str)
     world.refused(
         ("does not match its signed length or hash", "tampered") + NOTHING, "verification"
     )
-    suffix = ".patch" if method == "patch" else ".tar.gz"
-    assert any(p.endswith(suffix) for p in world.server.requests)
+    requested = [p for p in world.server.requests if p.startswith("/targets/")]
+    assert any(p.endswith(attacked) for p in requested), requested
+    if method == "patch":  # the delta failed: the same update tried the pack
+        assert any(p.endswith(".tar.zst") for p in requested), requested
     world.honest_update_works()
 
 

@@ -55,7 +55,7 @@ def test_endless_target_data_stops_at_its_signed_length_on_disk(installed_app) -
     updater.set_setting("deadline_seconds", 20)  # without the check only this would end it
 
     def endless(handler) -> bool:
-        if not handler.path.endswith((".tar.gz", ".patch")):
+        if not handler.path.endswith((".tar.zst", ".delta", ".manifest.zst")):
             return False
         return answer_endless(handler)
 

@@ -67,7 +67,7 @@ def test_without_an_older_version_on_disk_the_good_release_is_downloaded(
     result = run_client(root, "--json", "update")
     assert result.returncode == 0, result.stderr
     assert layout.current_version() == "1.0.0" and launch(root).startswith("app 1.0.0")
-    assert any(p.endswith("demo-1.0.0.tar.gz") for p in server.requests)
+    assert any(p.endswith("demo-1.0.0.tar.zst") for p in server.requests)
     assert last_history(root)["event"] == "installed"
 
     # 1.0.0 withdrawn too: nowhere to go, and every check says so
