@@ -76,8 +76,9 @@ def test_release_sequence_with_channels_hotfix_and_promotion(repo_env) -> None:
     targets = json.loads((repo / "metadata" / "targets.json").read_text())["signed"]["targets"]
     hotfix = targets["bot-1.0.1.tar.gz"]["custom"]["updater"]
     assert hotfix["notes"] == "fix" and hotfix["channel"] == "stable"
-    assert targets["bot-1.1.0.from-1.0.1.patch"]["custom"]["updater"]["base"] == "1.0.1"
-    assert "bot-1.1.0.from-1.1.0b1.patch" in targets
+    # the promotion gets a delta from the hotfix and one from the beta (format 2)
+    assert targets["bot-1.1.0.tar.gz"]["custom"]["updater"]["tree"]["bases"] == ["1.0.1", "1.1.0b1"]
+    assert {"bot-1.1.0.from-1.0.1.delta", "bot-1.1.0.from-1.1.0b1.delta"} <= set(targets)
     verify = run_tools(repo, keys, "verify")
     assert verify.returncode == 0, verify.stderr
 
@@ -128,9 +129,13 @@ def test_prune_keeps_channel_heads_and_a_verifiable_repository(repo_env) -> None
     assert status["releases"] == ["0.0.4", "0.1.0b1"]
     names = [p.name.split(".", 1)[1] for p in (repo / "targets").iterdir()]
     assert sorted(names) == [
+        "bot-0.0.4.manifest.zst",
         "bot-0.0.4.tar.gz",
-        "bot-0.1.0b1.from-0.0.4.patch",
+        "bot-0.0.4.tar.zst",
+        "bot-0.1.0b1.from-0.0.4.delta",
+        "bot-0.1.0b1.manifest.zst",
         "bot-0.1.0b1.tar.gz",
+        "bot-0.1.0b1.tar.zst",
     ]
     assert run_tools(repo, keys, "verify").returncode == 0
 
