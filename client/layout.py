@@ -5,7 +5,9 @@
     state.json            previous, pending (health rule), skipped/pinned, last check, notice
     history.jsonl         append-only event log (client.history)
     cache/metadata/       trusted TUF metadata
-    cache/targets/        downloads and the current version's uncompressed tar (patch base)
+    cache/targets/        partial downloads (format-1 installs: also the version's tar)
+    cache/manifests/      each kept version's entries and sha256 (the base of a delta)
+    ready/<version>/      a downloaded version, verified, waiting for `install`
     staging/              extraction area, same filesystem as versions/
     backups/<version>/    user data copied when <version> was left (backup_paths)
     updater_config.json   settings
