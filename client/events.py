@@ -42,7 +42,7 @@ EVENT_KINDS = tuple(kind.value for kind in EventKind)
 class Method(StrEnum):
     """How an update reaches this machine."""
 
-    PATCH = "patch"  # a chain of patches applied to the installed version's tar
+    PATCH = "patch"  # a delta from the installed version (format 1: a chain of tar patches)
     FULL = "full"  # the whole archive
     KEPT = "kept"  # already on disk (a switch back after a withdrawal): no download
 
