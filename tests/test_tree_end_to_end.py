@@ -9,21 +9,11 @@ import json
 import os
 from pathlib import Path
 
+from tests.support.files import disk_bytes
 from tests.support.install import install_root, launch, run_client
 from tests.support.publisher import Publisher
 
 FILES = 40
-
-
-def _disk(root: Path) -> int:
-    seen, total = set(), 0
-    for folder, _, files in os.walk(root):
-        for name in files:
-            info = os.lstat(os.path.join(folder, name))
-            if info.st_ino not in seen:
-                seen.add(info.st_ino)
-                total += info.st_blocks * 512
-    return total
 
 
 def test_release_after_release_by_delta(tmp_path: Path, https_server, test_ca) -> None:
@@ -40,7 +30,7 @@ def test_release_after_release_by_delta(tmp_path: Path, https_server, test_ca) -
     for version in ("1.1.0", "1.2.0"):
         (lib / "m7.py").write_bytes(os.urandom(30_000))  # one library file changes too
         publisher.release("--version", version)
-        before = _disk(root)
+        before = disk_bytes(root)
         requests.clear()
         result = run_client(root, "--json", "update")
         assert result.returncode == 0, result.stderr
@@ -53,7 +43,7 @@ def test_release_after_release_by_delta(tmp_path: Path, https_server, test_ca) -
         downloaded = [r for r in history if r["event"] == "downloaded"][-1]
         assert downloaded["method"] == "patch" and downloaded["patch_fallback"] is None
         changed = 300_000 + 30_000  # lib/data.bin (write_app) and m7.py; app.py, state: slack
-        assert _disk(root) - before < changed + 64 * 1024, _disk(root) - before
+        assert disk_bytes(root) - before < changed + 64 * 1024, disk_bytes(root) - before
         new = layout.version_dir(version)
         previous = sorted(layout.kept_versions())[-2]
         before_file = layout.version_dir(previous) / "lib" / "site" / "m3.py"

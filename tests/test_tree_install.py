@@ -16,7 +16,7 @@ import pytest
 
 from client.layout import Layout
 from client.tree_format import DeltaFile, How, Manifest, delta_name, encode_manifest
-from tests.support.files import tree_digest
+from tests.support.files import disk_bytes, tree_digest
 from tests.support.install import install_root, launch, run_client
 from tests.support.publisher import Publisher
 from tests.support.tree import (
@@ -93,18 +93,6 @@ def tree(tmp_path: Path, https_server, test_ca) -> Tree:
     return world
 
 
-def _disk_blocks(root: Path) -> int:
-    """Bytes the tree under `root` occupies, each inode counted once (what `du` says)."""
-    seen, total = set(), 0
-    for folder, _, files in os.walk(root):
-        for name in files:
-            info = os.lstat(os.path.join(folder, name))
-            if info.st_ino not in seen:
-                seen.add(info.st_ino)
-                total += info.st_blocks * 512
-    return total
-
-
 def _delta_published(tree: Tree, files=None, index=None) -> None:
     body = delta_bytes("demo", "1.0.0", "1.1.0", files or tree.honest_delta(), index)
     tree.publish(deltas={"1.0.0": body})
@@ -112,7 +100,7 @@ def _delta_published(tree: Tree, files=None, index=None) -> None:
 
 def test_update_by_delta_shares_unchanged_files(tree: Tree) -> None:
     _delta_published(tree)
-    before = _disk_blocks(tree.root)
+    before = disk_bytes(tree.root)
     updater, events = tree.updater()
     assert updater.download().method == "patch"
     downloaded = tree.layout.read_state().downloaded
@@ -128,7 +116,7 @@ def test_update_by_delta_shares_unchanged_files(tree: Tree) -> None:
     assert (new / "app.py").stat().st_ino != (old / "app.py").stat().st_ino
     assert os.readlink(new / "lib" / "first.bin") == "static/s0.bin"
     assert os.access(new / "run.sh", os.X_OK)
-    added = _disk_blocks(tree.root) - before
+    added = disk_bytes(tree.root) - before
     changed = sum(len(tree.files("1.1.0")[p]) for p in ("app.py", "lib/data.bin"))
     assert added < changed + 64 * 1024, (added, changed)  # about the changed files
     assert not list(tree.root.rglob("*.tar")) and not list(tree.layout.targets_dir.iterdir())

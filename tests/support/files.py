@@ -24,3 +24,15 @@ def tree_digest(root: Path, *parts: str, folders: bool = True) -> dict[str, str]
             elif folders:
                 out[rel] = "dir"
     return out
+
+
+def disk_bytes(root: Path) -> int:
+    """Bytes the files under `root` occupy, each inode counted once (what `du` says)."""
+    seen, total = set(), 0
+    for folder, _, files in os.walk(root):
+        for name in files:
+            info = os.lstat(os.path.join(folder, name))
+            if info.st_ino not in seen:
+                seen.add(info.st_ino)
+                total += info.st_blocks * 512
+    return total
