@@ -200,7 +200,7 @@ class BuildCache:
         """The files `wanted` of release `version`, copied from its pack `pack` into the folder
         `into` (one file each, named by number): only the frames holding them when its index
         is here, else the whole pack read through. The caller checks each against the base
-        manifest's sha256."""
+        manifest's sha256 (a file not found, or found damaged, travels whole)."""
         import zstandard
 
         found: dict[str, Path] = {}
@@ -215,9 +215,12 @@ class BuildCache:
                 _members(io.BytesIO(raw), wanted, into, found)
             else:
                 return found
-        with open(pack, "rb") as handle:
-            reader = zstandard.ZstdDecompressor().stream_reader(handle, read_across_frames=True)
-            _members(reader, wanted, into, found)
+        try:
+            with open(pack, "rb") as handle:
+                reader = zstandard.ZstdDecompressor().stream_reader(handle, read_across_frames=True)
+                _members(reader, wanted, into, found)
+        except (zstandard.ZstdError, tarfile.TarError):
+            pass  # a damaged base pack: the files not found travel whole in the delta
         return found
 
 

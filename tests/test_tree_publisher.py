@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -235,3 +236,21 @@ def test_verify_names_a_missing_format_2_target(tmp_path: Path) -> None:
     assert f"names {APP}-1.0.0.manifest.zst, which is not in the targets metadata" in (
         result.stdout + result.stderr
     )
+
+
+def test_a_damaged_base_pack_sends_the_changed_files_whole(tmp_path: Path) -> None:
+    publisher = Publisher(tmp_path)
+    bundle = _bundle(tmp_path / "bundle")
+    release_bundle(publisher.repo, publisher.keys, bundle, "--version", "1.0.0")
+    shutil.rmtree(publisher.repo / CACHE_DIR)  # no index: the base pack is read through
+    pack = publisher.target_file(f"{APP}-1.0.0.tar.zst")
+    pack.write_bytes(pack.read_bytes()[:300] + b"\xff" * 64)  # cut short, ends in garbage
+    (bundle / "lib" / "engine.py").write_text("RATE = 0.7\n" * 200)
+    result = run_tools(publisher.repo, publisher.keys, "release", "--bundle", str(bundle),
+                       "--version", "1.1.0")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    with tarfile.open(publisher.target_file(f"{APP}-1.1.0.from-1.0.0.delta"), "r:xz") as tar:
+        index = decode_index(tar.extractfile(DELTA_INDEX).read(), APP, "1.0.0", "1.1.0")
+    (engine,) = [f for f in index.files if f.path == "lib/engine.py"]
+    assert engine.how is How.FULL
