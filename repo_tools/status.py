@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from client.formats import CHANNELS, visible_on
+from client.tree_format import DELTA_SUFFIX
 from repo_tools.catalog import released_archives
 from repo_tools.repository import load_roles, metadata_dir, root_versions, targets_dir
 from repo_tools.roles import ROLES
@@ -27,7 +28,7 @@ class RepositoryStatus:
     releases: list[str]
     rollouts: dict[str, int]  # staged rollouts still in progress (or halted): version -> percent
     withdrawn: dict[str, str]  # withdrawn releases (repo-tools yank): version -> reason
-    patches: int
+    patches: int  # deltas (format 2) and patches (format 1, tufup's)
     roles: dict[str, RoleStatus]
     root_versions: int
     metadata_bytes: int
@@ -61,7 +62,7 @@ def repository_status(repo: Path) -> RepositoryStatus:
             keys=len(role_keys.keyids),
             signatures=len(md.signatures),
         )
-    patches = [n for n in roles.targets.signed.targets if n.endswith(".patch")]
+    patches = [n for n in roles.targets.signed.targets if n.endswith((".patch", DELTA_SUFFIX))]
     ordered = sorted(archives.items())
     return RepositoryStatus(
         latest=latest,
@@ -79,7 +80,7 @@ def repository_status(repo: Path) -> RepositoryStatus:
 def format_status(status: RepositoryStatus) -> str:
     lines = ["Latest release per channel:"]
     lines += [f"  {c:<7} {v or '-'}" for c, v in status.latest.items()]
-    lines.append(f"Releases: {len(status.releases)}, patches: {status.patches}")
+    lines.append(f"Releases: {len(status.releases)}, deltas and patches: {status.patches}")
     for version, percent in status.rollouts.items():
         lines.append(f"  {version}: rollout {percent}%" + (" (halted)" if percent == 0 else ""))
     for version, reason in status.withdrawn.items():
