@@ -68,16 +68,21 @@ def _expiry_lines(old: datetime, new: datetime, now: datetime, changes: Changes)
         )
 
 
+def _version_follows(changes: Changes, role: str, old: int, new: int) -> None:
+    """The draft's version line, and a problem unless it is the published version + 1."""
+    changes.lines.append(f"{role} version {old} -> {new}")
+    if new != old + 1:
+        changes.problems.append(
+            f"the draft is {role} version {new}, but the published {role} is version {old}: "
+            f"only version {old + 1} can follow it"
+        )
+
+
 def compare_roots(current: Metadata[Root], draft: Metadata[Root], now: datetime) -> Changes:
     """The draft root against the published root it must follow."""
     changes = Changes()
     old, new = current.signed, draft.signed
-    changes.lines.append(f"root version {old.version} -> {new.version}")
-    if new.version != old.version + 1:
-        changes.problems.append(
-            f"the draft is root version {new.version}, but the published root is version "
-            f"{old.version}: only version {old.version + 1} can follow it"
-        )
+    _version_follows(changes, "root", old.version, new.version)
     follows = new.unrecognized_fields.get(FOLLOWS_FIELD)
     if follows != fingerprint(current):
         changes.problems.append(
@@ -125,12 +130,7 @@ def compare_targets(current: Metadata[Targets], draft: Metadata[Targets], now: d
     """A targets draft (a release prepared for offline signing) against published targets."""
     changes = Changes()
     old, new = current.signed, draft.signed
-    changes.lines.append(f"targets version {old.version} -> {new.version}")
-    if new.version != old.version + 1:
-        changes.problems.append(
-            f"the draft is targets version {new.version}, but the published targets is "
-            f"version {old.version}: only version {old.version + 1} can follow it"
-        )
+    _version_follows(changes, "targets", old.version, new.version)
     _expiry_lines(old.expires, new.expires, now, changes)
     if new.delegations != old.delegations:
         changes.problems.append("the draft changes delegations, which repo-tools never does")

@@ -26,7 +26,16 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from securesystemslib.exceptions import StorageError
 from tuf.api.exceptions import UnsignedMetadataError
-from tuf.api.metadata import Metadata, MetaFile, Root, Signed, Snapshot, Targets, Timestamp
+from tuf.api.metadata import (
+    Metadata,
+    MetaFile,
+    Root,
+    Signature,
+    Signed,
+    Snapshot,
+    Targets,
+    Timestamp,
+)
 from tuf.api.serialization import DeserializationError
 from tuf.api.serialization.json import JSONSerializer
 
@@ -148,17 +157,22 @@ def sign(
         sign_with_key(md, key)
 
 
-def sign_with_key(md: Metadata, key: StoredKey) -> None:
+def sign_with_key(
+    md: Metadata,
+    key: StoredKey,
+    error_class: type[RepoError] = RepoError,
+    outcome: str = "Nothing was published",
+) -> Signature:
     """One signature; a signer that fails (a token unplugged, a wrong PIN, a key service
-    unreachable) is one clear error, never a traceback."""
+    unreachable) is one clear `error_class` ending in `outcome`, never a traceback."""
     try:
-        md.sign(key.signer, append=True)
+        return md.sign(key.signer, append=True)
     except UnsignedMetadataError as error:
         if isinstance(error.__cause__, RepoError):  # e.g. a wrong passphrase: its own words
             raise error.__cause__ from None
-        raise RepoError(
+        raise error_class(
             f"the key {key.path} (key id {key.keyid[:12]}) could not sign {md.signed.type}: "
-            f"{error.__cause__ or error}. Nothing was published: check the token or service "
+            f"{error.__cause__ or error}. {outcome}: check the token or service "
             "(PIN, PYKCS11LIB, the token plugged in) and try again"
         ) from error
 

@@ -23,12 +23,12 @@ from typing import Any
 
 from securesystemslib.exceptions import UnverifiedSignatureError
 from securesystemslib.signer import Signature
-from tuf.api.exceptions import UnsignedMetadataError
 from tuf.api.metadata import Key, Metadata, Root, Signed, Targets
 
 from repo_tools import keys as keystore
 from repo_tools.changes import Changes, compare_roots, compare_targets
 from repo_tools.errors import RepoError
+from repo_tools.repository import sign_with_key
 from repo_tools.roles import Role
 
 REQUEST_KIND = "repo-tools signing request"
@@ -134,16 +134,7 @@ def sign_with(
             f"{key_file} (key id {stored.keyid[:12]}) is not a {request.role} key of {whose}: "
             "nothing was signed"
         )
-    try:
-        return request.draft.sign(stored.signer, append=True)
-    except UnsignedMetadataError as error:
-        if isinstance(error.__cause__, RepoError):  # e.g. a wrong passphrase: its own words
-            raise error.__cause__ from None
-        raise SigningError(
-            f"{key_file} (key id {stored.keyid[:12]}) could not sign: "
-            f"{error.__cause__ or error}. Nothing was signed: check the token (PIN, "
-            "PYKCS11LIB, plugged in) and try again"
-        ) from error
+    return sign_with_key(request.draft, stored, SigningError, "Nothing was signed")
 
 
 def signature_path(folder: Path, request: SigningRequest, keyid: str) -> Path:
